@@ -77,6 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--jobs", type=int, help="parallel runs (default: one per CPU)")
     _common(check)
+    audit = commands.add_parser("audit", help="report on the whole corpus for editors")
+    audit.add_argument(
+        "--format", choices=["terminal", "markdown", "json", "html"], default="terminal"
+    )
+    audit.add_argument("--output", type=Path, help="write the report to this file")
+    audit.add_argument(
+        "--fail-on",
+        default="",
+        help="comma-separated finding kinds that make the audit exit 1",
+    )
+    audit.add_argument(
+        "--no-exec",
+        action="store_true",
+        help="report execution status from the cache only",
+    )
+    _common(audit)
     rule = commands.add_parser("rule", help="explain a rule")
     rule.add_argument("code", nargs="?", help="a rule code such as IL201")
     rule.add_argument("--all", action="store_true", help="list every rule")
