@@ -34,7 +34,7 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-# --- router shapes -----------------------------------------------------------------
+# --- router shapes --------------------------------------------------------------------
 
 
 def random_scores(x, w, favourite):
@@ -117,7 +117,7 @@ def cases(draw) -> Case:
     )
 
 
-# --- plain re-computations -----------------------------------------------------------
+# --- plain re-computations ------------------------------------------------------------
 
 
 def shard_sizes(num_tokens: int, world_size: int) -> list[int]:
@@ -176,7 +176,7 @@ def route_logits(logits, *, k: int, capacity_factor: Fraction, world_size: int =
     )
 
 
-# --- topk-distinct-best ----------------------------------------------------------------
+# --- topk-distinct-best ---------------------------------------------------------------
 
 
 @pytest.mark.invariant("topk-distinct-best")
@@ -210,7 +210,7 @@ def test_tied_scores_go_to_the_lower_expert_index(logits, k, expected):
     assert routing.experts.tolist() == [expected]
 
 
-# --- capacity-bound ----------------------------------------------------------------------
+# --- capacity-bound -------------------------------------------------------------------
 
 
 @pytest.mark.invariant("capacity-bound")
@@ -258,7 +258,7 @@ def test_heavily_skewed_router_is_capped(world_size):
         assert routing.kept_counts[rank].tolist() == [0, 0, routing.capacity[rank], 0]
 
 
-# --- no-spurious-drops -----------------------------------------------------------------
+# --- no-spurious-drops ----------------------------------------------------------------
 
 
 def assert_kept_is_min_of_demand_and_capacity(routing, k, capacity_factor):
@@ -297,7 +297,7 @@ def test_negative_logits_are_not_dropped_below_capacity(world_size, capacity_fac
         assert routing.kept.all()
 
 
-# --- drop-rule -------------------------------------------------------------------------
+# --- drop-rule ------------------------------------------------------------------------
 
 
 @pytest.mark.invariant("drop-rule")
@@ -326,7 +326,7 @@ def test_first_choices_queue_before_second_choices():
     assert routing.kept.tolist() == expected
 
 
-# --- route-conservation ----------------------------------------------------------------
+# --- route-conservation ---------------------------------------------------------------
 
 
 @pytest.mark.invariant("route-conservation")
@@ -349,7 +349,7 @@ def test_every_route_is_kept_or_dropped_and_kept_routes_are_sent(case):
     assert result.recv_rows.sum() == total_kept
 
 
-# --- split-symmetry --------------------------------------------------------------------
+# --- split-symmetry -------------------------------------------------------------------
 
 
 @pytest.mark.invariant("split-symmetry")
@@ -419,7 +419,7 @@ def test_all_to_all_single_rejects_inconsistent_splits():
         er.all_to_all_single(buffers, np.array([[1, 2], [2, 0]]), np.ones((2, 2)))
 
 
-# --- gate-contract ---------------------------------------------------------------------
+# --- gate-contract --------------------------------------------------------------------
 
 
 @pytest.mark.invariant("gate-contract")
@@ -452,7 +452,7 @@ def test_gates_are_renormalised_before_drops_and_zeroed_by_them(case):
     np.testing.assert_allclose(after.sum(axis=1)[undropped], 1.0, rtol=1e-12)
 
 
-# --- identity-round-trip ---------------------------------------------------------------
+# --- identity-round-trip --------------------------------------------------------------
 
 
 @pytest.mark.invariant("identity-round-trip")
@@ -477,7 +477,7 @@ def test_identity_experts_with_drops_scale_each_token_by_its_kept_gates(case):
     np.testing.assert_allclose(result.output, kept_weight * case.x, atol=1e-12)
 
 
-# --- dense-equivalence -----------------------------------------------------------------
+# --- dense-equivalence ----------------------------------------------------------------
 
 
 @pytest.mark.invariant("dense-equivalence")
@@ -490,23 +490,28 @@ def test_expert_parallel_matches_dense_reference_for_every_world_size(case):
         np.testing.assert_allclose(result.output, dense, rtol=1e-10, atol=1e-12)
 
 
-# --- aux-loss-uniform ------------------------------------------------------------------
+# --- aux-loss-uniform -----------------------------------------------------------------
+
+
+@st.composite
+def uniform_routes(draw) -> tuple[np.ndarray, np.ndarray]:
+    """Any router probabilities, with routes spread evenly over the experts."""
+    num_experts = draw(st.sampled_from(EXPERT_COUNTS))
+    k = draw(st.integers(1, num_experts))
+    tokens = draw(st.integers(1, 4)) * num_experts
+    # Token t picks experts t, t+1, ..., t+k-1 (mod E), so each expert gets the same
+    # number of routes.
+    experts = (np.arange(tokens)[:, None] + np.arange(k)) % num_experts
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    probs = rng.dirichlet(np.ones(num_experts), size=tokens)
+    return probs, experts
 
 
 @pytest.mark.invariant("aux-loss-uniform")
 @CHECKS
-@given(
-    num_experts=st.sampled_from(EXPERT_COUNTS),
-    k_fraction=st.floats(0, 1),
-    rounds=st.integers(1, 4),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_aux_loss_is_one_when_counts_are_uniform(num_experts, k_fraction, rounds, seed):
-    k = 1 + int(k_fraction * (num_experts - 1))
-    tokens = rounds * num_experts
-    # Token t picks experts t, t+1, ..., t+k-1 (mod E): every expert gets rounds*k routes.
-    experts = (np.arange(tokens)[:, None] + np.arange(k)) % num_experts
-    probs = np.random.default_rng(seed).dirichlet(np.ones(num_experts), size=tokens)
+@given(routes=uniform_routes())
+def test_aux_loss_is_one_when_counts_are_uniform(routes):
+    probs, experts = routes
     assert er.load_balancing_loss(probs, experts) == pytest.approx(1.0, rel=1e-12)
 
 
@@ -540,7 +545,7 @@ def test_aux_loss_is_not_bounded_below_by_one():
     assert er.load_balancing_loss(probs, experts) == pytest.approx(2.68 / 3)
 
 
-# --- seed-determinism ------------------------------------------------------------------
+# --- seed-determinism -----------------------------------------------------------------
 
 
 def run_seed(seed: int) -> tuple[np.ndarray, er.MoEResult]:
