@@ -11,7 +11,8 @@ Real systems differ at every choice point, so this file fixes one variant of eac
   lower expert index.
 - gates: renormalised over the k selected experts BEFORE drops (Mixtral's formula,
   Megatron-Core's default post-softmax top-k, Tutel's normalize_gate). A dropped route
-  gets weight 0, so a token's kept weights sum to at most 1.
+  gets weight 0, so a token's kept weights sum to at most 1. With k = 1 the single
+  gate is therefore 1, unlike Switch and Tutel, which keep the raw probability.
 - capacity: per source rank, from that rank's own token count:
   C = max(1, ceil(k * S_local * capacity_factor / E)).
 - overflow: by queue position, GShard/Switch style (DeepSpeed top2gating, Tutel). All
@@ -210,7 +211,12 @@ def route(
     capacity_factor: Fraction,
     world_size: int,
 ) -> Routing:
-    """Route all tokens, each rank deciding drops from its own contiguous shard."""
+    """Route all tokens, each rank deciding drops from its own contiguous shard.
+
+    C is a per-source-rank budget, so the same tokens sharded over a different
+    world_size can drop different routes; compare layers at one world_size, or
+    with a capacity_factor large enough that nothing drops.
+    """
     num_experts = w_router.shape[1]
     if not 1 <= k <= num_experts:
         raise ValueError(f"k must be in 1..{num_experts}, got {k}")
