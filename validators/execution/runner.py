@@ -5,13 +5,19 @@ checks file with ``invariant_plugin`` and turns its report into one status per
 invariant. pytest runs hermetically: its rootdir and (empty) ini file live in a
 scratch folder, so the repository's own pytest configuration does not apply, and
 ``--noconftest`` keeps files other than the checks (and what they import) from
-changing the outcome, which the cache relies on. Hypothesis runs with a fixed seed
-(``--hypothesis-seed=0``): the same inputs give the same result, locally and on CI.
+changing the outcome, which the cache relies on. For the same reason plugin
+autoloading is off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and only hypothesis's plugin is
+loaded, by name; that also spares pytest from assertion-rewriting all of hypothesis on
+every run (bytecode is never cached in the sandbox), which would cost about a second.
+Hypothesis runs with a fixed seed (``--hypothesis-seed=0``): the same inputs give the
+same result, locally and on CI.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.metadata
 import json
 import os
 import sys
@@ -152,21 +158,32 @@ def bound_invariant_ids(checks_path: Path) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(value) for value in ids))
 
 
+@functools.cache
+def hypothesis_plugin() -> str | None:
+    """The module of hypothesis's pytest plugin, from its entry point, if installed."""
+    for entry in importlib.metadata.entry_points(group="pytest11"):
+        if entry.dist is not None and entry.dist.name.lower() == "hypothesis":
+            return entry.value
+    return None
+
+
 def pytest_argv(checks: Path, scratch: Path) -> list[str]:
     """The pytest command line of a checks run; ``scratch`` holds ini and report."""
+    hypothesis = hypothesis_plugin()
+    seeded = ["-p", hypothesis, "--hypothesis-seed=0"] if hypothesis else []
     return [
         sys.executable,
         "-m",
         "pytest",
         "-p",
         PLUGIN,
+        *seeded,
         "-p",
         "no:cacheprovider",
         "-q",
         "--tb=short",
         "--strict-markers",
         "--noconftest",
-        "--hypothesis-seed=0",
         f"--rootdir={scratch}",
         "-c",
         str(scratch / "pytest.ini"),
@@ -268,6 +285,7 @@ def run_invariant_checks(
         process = run_sandboxed(
             pytest_argv(checks, scratch),
             limits=limits,
+            env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             # The checks import their starter as a sibling module.
             extra_path=(checks.parent, PACKAGE_ROOT),
         )
