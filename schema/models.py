@@ -95,7 +95,7 @@ class Starter(_Model):
 class LabFrontmatter(_Model):
     id: Identifier
     """Equals the file name without `.md`."""
-    number: Annotated[StrictInt, Field(ge=1, le=999)]
+    number: Annotated[StrictInt, Field(ge=1, le=9999)]
     """The lab's place in the handbook; unique across labs."""
     title: Line
     handbook_section: Identifier
