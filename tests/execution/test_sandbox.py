@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.execution.support import ISOLATIONS, is_alive, processes_with
+from validators.execution import supervise
 from validators.execution.sandbox import (
     CPU,
     MEMORY,
@@ -317,3 +321,26 @@ def test_missing_program_is_reported(tmp_path: Path) -> None:
 
     assert result.returncode == 127
     assert "cannot run" in result.output
+
+
+def test_supervisor_backstop_ends_a_run_on_its_own(
+    script: Script, tmp_path: Path
+) -> None:
+    # As if whoever started the run had died: only the supervisor's alarm is left.
+    starter = script("leaver.py", LEAVER)
+    pidfile, token, status = tmp_path / "daemon.pid", uuid.uuid4().hex, tmp_path / "s"
+    command = [sys.executable, supervise.__file__, "--status-file", str(status)]
+    command += ["--backstop-s", "1", "--", sys.executable, str(starter)]
+    start = time.monotonic()
+
+    subprocess.run(
+        [*command, str(pidfile), token, "detached", "hang"],
+        stdout=subprocess.DEVNULL,
+        check=False,
+        timeout=10,
+    )
+
+    assert time.monotonic() - start < 1 + SLACK_S
+    assert json.loads(status.read_text())["returncode"] == -signal.SIGKILL
+    assert not is_alive(int(pidfile.read_text()))
+    assert processes_with(token) == []

@@ -34,7 +34,8 @@ What is enforced, and where (the names appear in ``ProcessResult.enforced``):
 
 Either of the last two makes sure no process of a run outlives it; without a PID
 namespace, a timeout first asks the supervisor to clean up (SIGTERM), then kills the
-process group after a short grace.
+process group after a short grace. The supervisor also has its own alarm, a few
+seconds past the timeout, so a run ends even if the process that started it is killed.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ _READ_CHUNK = 64 * 1024
 _TICK_S = 0.05  # longest sleep between deadline checks when pidfds are unavailable
 _GRACE_S = 1.0  # time the supervisor gets to clean up before the group is killed
 _DRAIN_S = 1.0  # how long output is still read after the run has exited
+_BACKSTOP_MARGIN_S = 2.0  # the supervisor's own deadline, past ours
 
 
 @dataclass(frozen=True, slots=True)

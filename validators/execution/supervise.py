@@ -4,12 +4,13 @@
 (``python -I supervise.py ...``), so it works whether or not InfraLens is installed and
 nothing from the repository leaks onto the child's ``sys.path``::
 
-    supervise.py --status-file PATH [--cpu-s N] [--memory-bytes N] [--pid-namespace]
-                 -- ARGV...
+    supervise.py --status-file PATH [--cpu-s N] [--memory-bytes N] [--backstop-s S]
+                 [--pid-namespace] -- ARGV...
 
 It forks ARGV as its only child, with the resource limits applied between fork and
 exec, reaps every process handed to it, and when the child exits (or when it receives
-SIGTERM, SIGINT or SIGHUP) kills everything the child left behind before it exits:
+SIGTERM, SIGINT or SIGHUP, or when the ``--backstop-s`` alarm fires, which bounds the
+run even if whoever started it has died) kills everything left before it exits:
 
 * inside a fresh PID namespace (``--pid-namespace``, we are its PID 1), with
   ``kill(-1, SIGKILL)``, which reaches exactly the processes of that namespace;
@@ -40,8 +41,8 @@ PR_SET_CHILD_SUBREAPER = 36
 # the supervisor forever; the caller's process-group kill is the last resort.
 KILL_DEADLINE_S = 5.0
 CPU_GRACE_S = 1  # SIGXCPU at the soft limit, SIGKILL one second later
-_FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-_RESTORED_SIGNALS = (*_FORWARDED_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ)
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM)
+_RESTORED_SIGNALS = (*_STOP_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -49,6 +50,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--status-file", type=Path, required=True)
     parser.add_argument("--cpu-s", type=int, default=None)
     parser.add_argument("--memory-bytes", type=int, default=None)
+    parser.add_argument("--backstop-s", type=float, default=None)
     parser.add_argument("--pid-namespace", action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     opts = parser.parse_args(argv)
@@ -196,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     # Written now too, so that a run killed from outside still says what held.
     _write_status(opts.status_file, {"subreaper": subreaper})
     stop = _Stop()
-    for signum in _FORWARDED_SIGNALS:
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, stop)
+    if opts.backstop_s:  # interval timers are not inherited across fork
+        signal.setitimer(signal.ITIMER_REAL, opts.backstop_s)
     child = os.fork()
     if child == 0:
         _exec_child(opts.command, opts.cpu_s, opts.memory_bytes)
@@ -205,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if stop.requested:  # the signal came between fork and the line above
         stop(signal.SIGTERM, None)
     returncode = os.waitstatus_to_exitcode(_wait_for(child))
+    stop.child = None  # reaped: its pid may now belong to someone else
     kill_everything_left(pid_namespace=opts.pid_namespace)
     _write_status(opts.status_file, {"subreaper": subreaper, "returncode": returncode})
     return returncode if returncode >= 0 else 128 - returncode
