@@ -1,12 +1,43 @@
-"""`[tool.infralens]` in pyproject.toml: validated, with unknown keys refused."""
+"""`[tool.infralens]` in pyproject.toml: validated, with unknown keys refused.
+
+    [tool.infralens]
+    select = ["IL"]                      # codes or prefixes to run
+    ignore = ["IL304"]                   # codes or prefixes to skip; longest prefix wins
+    per_file_ignores = { "content/handbook/*.md" = ["IL301"] }
+    severity = { IL305 = "error" }       # override a rule's default severity
+    stale_after_days = 365               # age of a version-sensitive `checked` date
+
+    [tool.infralens.claim_sections]      # sections whose bullets are claims; `*` = all
+    labs = ["mental-model", "what-to-notice"]
+    handbook = ["*"]
+
+    [tool.infralens.execution]           # limits of one starter or check run
+    timeout_s = 90
+    cpu_s = 300
+    memory_mb = 4096
+    output_kib = 64
+    jobs = 0                             # parallel runs; 0 means one per CPU
+
+Command-line flags (`--select`, `--ignore`, `--timeout`, `--jobs`) override the file.
+A key the pipeline does not know, or a value of the wrong type, is a configuration
+error (exit 2) that names the key, never silence.
+"""
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 DEFAULT_CLAIM_SECTIONS = {
     "labs": [
@@ -17,6 +48,11 @@ DEFAULT_CLAIM_SECTIONS = {
     ],
     "handbook": ["*"],
 }
+
+CodePrefix = Annotated[str, StringConstraints(pattern=r"^IL[0-9]{0,3}$")]
+"""`IL`, or `IL` and up to three digits: a rule code or a prefix of codes."""
+Code = Annotated[str, StringConstraints(pattern=r"^IL[0-9]{3}$")]
+PageKind = Literal["labs", "handbook"]
 
 
 class ConfigError(Exception):
@@ -38,25 +74,33 @@ class ExecutionConfig(BaseModel):
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    select: list[str] = Field(default_factory=lambda: ["IL"])
+    select: list[CodePrefix] = Field(default_factory=lambda: ["IL"])
     """Rule codes or prefixes to run."""
-    ignore: list[str] = Field(default_factory=list)
+    ignore: list[CodePrefix] = Field(default_factory=list)
     """Rule codes or prefixes to skip; the longest matching prefix wins."""
-    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)
+    per_file_ignores: dict[str, list[CodePrefix]] = Field(default_factory=dict)
     """Glob (repository-relative) to codes or prefixes ignored in matching files."""
-    severity: dict[str, str] = Field(default_factory=dict)
+    severity: dict[Code, Literal["error", "warning"]] = Field(default_factory=dict)
     """Code to `error` or `warning`, overriding a rule's default."""
-    claim_sections: dict[str, list[str]] = Field(
+    claim_sections: dict[PageKind, list[str]] = Field(
         default_factory=lambda: dict(DEFAULT_CLAIM_SECTIONS)
     )
-    """Page kind (`labs`, `handbook`) to section slugs whose bullets are claims; `*` means all."""
+    """Page kind (`labs`, `handbook`) to section slugs whose bullets are claims; `*`
+    means all. A kind left out keeps its default."""
     stale_after_days: Annotated[int, Field(gt=0)] = 365
     """Age after which a version-sensitive reference's `checked` date is stale."""
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
+    @field_validator("claim_sections")
+    @classmethod
+    def _keep_default_kinds(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {**DEFAULT_CLAIM_SECTIONS, **value}
+
 
 def load_config(root: Path, override: Path | None = None) -> Config:
     path = override or root / "pyproject.toml"
+    if override is not None and not override.is_file():
+        raise ConfigError(f"configuration file `{override}` does not exist")
     if not path.is_file():
         return Config()
     try:
@@ -66,18 +110,44 @@ def load_config(root: Path, override: Path | None = None) -> Config:
     table = data.get("tool", {}).get("infralens", {})
     if override is not None and not table and "tool" not in data:
         table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path.name}: `tool.infralens` must be a table")
     try:
         return Config.model_validate(table)
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from error
+        raise ConfigError(f"{path.name}: {describe(error)}") from error
 
 
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError) -> str:
+    """One readable line per problem, each naming its key as written in TOML."""
     parts = []
     for detail in error.errors(include_url=False):
-        key = ".".join(str(part) for part in detail["loc"])
+        location = [str(part) for part in detail["loc"]]
+        key = "tool.infralens" + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}"
+            for part in detail["loc"]
+        )
         if detail["type"] == "extra_forbidden":
-            parts.append(f"unknown key `tool.infralens.{key}`")
+            parts.append(f"unknown key `{key}`{_suggestion(location)}")
         else:
-            parts.append(f"`tool.infralens.{key}`: {detail['msg']}")
+            parts.append(f"`{key}`: {_message(detail)}")
     return "invalid configuration: " + "; ".join(parts)
+
+
+def _message(detail: dict[str, object]) -> str:
+    if detail["type"] == "string_pattern_mismatch":
+        return (
+            f"`{detail['input']}` is not a rule code or prefix such as `IL3` or `IL301`"
+        )
+    return str(detail["msg"])
+
+
+def _suggestion(location: list[str]) -> str:
+    model: type[BaseModel] = Config
+    if location[:-1] == ["execution"]:
+        model = ExecutionConfig
+    elif len(location) > 1:
+        return ""
+    wanted = location[-1].replace("-", "_")
+    close = difflib.get_close_matches(wanted, list(model.model_fields), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""

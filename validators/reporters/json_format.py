@@ -1,10 +1,27 @@
-"""JSON for machines. Schema (version 1):
+"""JSON for machines: one document on standard output.
 
-    {"version": 1, "summary": {"files_checked": int, "errors": int, "warnings": int},
-     "findings": [{"path", "line", "column", "code", "name", "severity", "message", "hint"}],
-     "notes": [str]}
+Schema (version 1; `tests/data/infralens-report-v1.schema.json` is its JSON Schema)::
 
-Fields are only ever added; a change to existing ones bumps `version`.
+    {
+      "version": 1,
+      "summary": {"files_checked": int, "errors": int, "warnings": int},
+      "findings": [
+        {
+          "path": str,       # repository-relative, POSIX separators
+          "line": int,       # 1-based, counted from the first byte of the file
+          "column": int,     # 1-based, in characters (Unicode code points)
+          "code": str,       # `IL` and three digits
+          "name": str,       # the rule's kebab-case name
+          "severity": "error" | "warning",
+          "message": str,    # one line
+          "hint": str        # the remedy; "" when there is none
+        }
+      ],
+      "notes": [str]         # lines about the run itself (starters not run, cache use)
+    }
+
+Findings are sorted by path, line, column and code. Fields are only ever added; a
+change to the meaning or type of an existing field bumps `version`.
 """
 
 from __future__ import annotations
