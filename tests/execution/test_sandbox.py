@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -343,4 +344,36 @@ def test_supervisor_backstop_ends_a_run_on_its_own(
     assert time.monotonic() - start < 1 + SLACK_S
     assert json.loads(status.read_text())["returncode"] == -signal.SIGKILL
     assert not is_alive(int(pidfile.read_text()))
+    assert processes_with(token) == []
+
+
+def test_run_ends_even_if_its_caller_is_killed(script: Script, tmp_path: Path) -> None:
+    starter = script("leaver.py", LEAVER)
+    pidfile, token = tmp_path / "daemon.pid", uuid.uuid4().hex
+    caller = script(
+        "caller.py",
+        f"""
+        import sys
+        from validators.execution.sandbox import Limits, run_sandboxed
+
+        argv = [sys.executable, {str(starter)!r}, {str(pidfile)!r}, {token!r}]
+        run_sandboxed([*argv, "detached", "hang"], limits=Limits(timeout_s=1))
+        """,
+    )
+    # The killed caller cannot remove its temporary folders; keep them in tmp_path.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    with subprocess.Popen([sys.executable, str(caller)], env=env) as proc:
+        deadline = time.monotonic() + 5
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # past the starter's last print: a closed pipe cannot end it
+        proc.kill()
+    daemon = int(pidfile.read_text())
+
+    # The supervisor's alarm: the timeout, the grace, and its margin (1 + 1 + 2 s).
+    deadline = time.monotonic() + 4 + SLACK_S
+    while processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert not is_alive(daemon)
     assert processes_with(token) == []

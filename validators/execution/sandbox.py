@@ -219,14 +219,12 @@ class _Capture:
 
 
 def _supervisor_argv(status_file: Path, limits: Limits, iso: Isolation) -> list[str]:
-    argv = [
-        sys.executable,
-        "-I",
-        "-B",
-        str(_SUPERVISOR),
-        "--status-file",
-        str(status_file),
-    ]
+    # -I: nothing from the environment or the current folder shapes the supervisor.
+    argv = [sys.executable, "-I", "-B", str(_SUPERVISOR)]
+    argv += ["--status-file", str(status_file)]
+    # The backstop ends the run even if we die before its deadline.
+    backstop = limits.timeout_s + _GRACE_S + _BACKSTOP_MARGIN_S
+    argv += ["--backstop-s", f"{backstop:.3f}"]
     if limits.cpu_s is not None:
         argv += ["--cpu-s", str(limits.cpu_s)]
     if limits.memory_bytes is not None:
