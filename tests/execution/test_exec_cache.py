@@ -14,6 +14,7 @@ from validators.execution.runner import (
     InvariantReport,
     InvariantResult,
     Job,
+    Status,
 )
 from validators.execution.sandbox import Limits, ProcessResult
 
@@ -31,13 +32,13 @@ def lab(script: Script, tmp_path: Path) -> Job:
     return Job("lab", "starter", Path("code/lab/routing.py"), tmp_path, LIMITS)
 
 
-def report(status: str = "passed", process: ProcessResult = DONE) -> InvariantReport:
+def report(status: Status = "passed", process: ProcessResult = DONE) -> InvariantReport:
     test = CheckOutcome(
         "c.py::t", ("a",), "failed", "E   assert 0", "Falsifying: t(x=0)"
     )
     return InvariantReport(
         checks_path="code/lab/c.py",
-        invariants=(InvariantResult("a", status, "detail", ("c.py::t",)),),  # type: ignore[arg-type]
+        invariants=(InvariantResult("a", status, "detail", ("c.py::t",)),),
         unbound=(CheckOutcome("c.py::u", (), "passed"),),
         tests=(test,),
         collect_errors=(),
@@ -77,7 +78,9 @@ def test_key_ignores_unrelated_files(lab: Job, script: Script) -> None:
     ids=["kind", "limits", "statements", "expected", "starter"],
 )
 def test_key_changes_with_each_input(lab: Job, change: dict[str, object]) -> None:
-    assert job_key(dataclasses.replace(lab, **change)) != job_key(lab)  # type: ignore[arg-type]
+    changed = dataclasses.replace(lab, **change)  # type: ignore[arg-type]
+
+    assert job_key(changed) != job_key(lab)
 
 
 @pytest.mark.parametrize("result", [DONE, report()], ids=["process", "invariants"])

@@ -113,7 +113,7 @@ def test_cache_hits_on_identical_inputs_and_misses_after_a_change(repo: Path) ->
 def test_timeouts_are_run_again(script: Script, tmp_path: Path) -> None:
     script("code/lab/hang.py", "import time\ntime.sleep(60)\n")
     job = Job(
-        "hang", "starter", Path("code/lab/hang.py"), tmp_path, Limits(timeout_s=1)
+        "hang", "starter", Path("code/lab/hang.py"), tmp_path, Limits(timeout_s=0.5)
     )
     cache = ExecCache(tmp_path)
 

@@ -57,7 +57,8 @@ LEAVER = """
     time.sleep(60)
     '''
     out = None if hold == "hold" else subprocess.DEVNULL
-    subprocess.Popen([sys.executable, "-c", daemon, pidfile, token], stdout=out, stderr=out)
+    argv = [sys.executable, "-c", daemon, pidfile, token]
+    subprocess.Popen(argv, stdout=out, stderr=out)
     for _ in range(500):
         if os.path.exists(pidfile):
             break

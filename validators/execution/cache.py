@@ -176,7 +176,7 @@ def from_json(data: Mapping[str, Any]) -> Result:
 
 
 class ExecCache:
-    """Results on disk, one JSON file per key, under ``<repo>/.infralens-cache/exec``."""
+    """Results on disk, one JSON file per key, in ``<repo>/.infralens-cache/exec``."""
 
     def __init__(self, repo_root: Path, *, directory: Path | None = None) -> None:
         self.directory = directory or repo_root / CACHE_DIR

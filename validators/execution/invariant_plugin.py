@@ -8,12 +8,13 @@ Load it with ``-p validators.execution.invariant_plugin``. It registers the mark
      "exitstatus": 1,
      "tests": [{"nodeid": "invariants_x.py::test_a", "invariants": ["id-a"],
                 "outcome": "failed", "message": "...", "falsifying_example": "..."}],
+     "unbound": ["invariants_x.py::test_helper"],
      "collect_errors": [{"nodeid": "invariants_x.py", "message": "..."}]}
 
 ``outcome`` is ``passed``, ``failed`` (the test body failed), ``error`` (setup or
-teardown failed, or the test never ran) or ``skipped`` (skipped, or an expected failure). ``message`` is the
-failure text (the long report, capped) or the reason for a skip. A test with an empty
-``invariants`` list is bound to none.
+teardown failed, or the test never ran) or ``skipped`` (skipped, or an expected
+failure). ``message`` is the failure text (the long report, capped) or the reason for
+a skip. ``unbound`` lists the tests bound to no invariant (an empty ``invariants``).
 """
 
 from __future__ import annotations
@@ -153,6 +154,9 @@ class Recorder:
             "version": REPORT_VERSION,
             "exitstatus": int(exitstatus),
             "tests": [asdict(_finished(record)) for record in self._tests.values()],
+            "unbound": [
+                name for name, rec in self._tests.items() if not rec.invariants
+            ],
             "collect_errors": self._collect_errors,
         }
         partial = self._path.with_name(self._path.name + ".partial")

@@ -125,7 +125,7 @@ def _relative(path: Path, repo_root: Path) -> str:
 def run_starter(
     starter_path: Path, *, repo_root: Path, limits: Limits
 ) -> ProcessResult:
-    """Run a starter as a learner would: ``python <starter>``, its folder on sys.path."""
+    """Run a starter as a learner would: ``python <starter>`` (its folder on path)."""
     starter = (repo_root / starter_path).resolve()
     return run_sandboxed([sys.executable, str(starter)], limits=limits)
 
