@@ -23,9 +23,10 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+if TYPE_CHECKING:  # only for annotations: importing the runner stays cheap
+    import pytest
 
 MARKER = "invariant"
 REPORT_VERSION = 1
