@@ -19,6 +19,7 @@ from validators.audit.cli import parse_kinds
 from validators.audit.consistency import _missing_ranges, kind_names
 from validators.audit.execution_status import starter_jobs
 from validators.audit.model import GUARANTEES, STATUSES
+from validators.audit.render.html import prose
 from validators.audit.render.markdown import escape
 from validators.cli import UsageError
 from validators.config import load_config
@@ -472,3 +473,8 @@ def test_parse_kinds() -> None:
 
 def test_markdown_cells_are_escaped() -> None:
     assert escape("a | b\nc") == "a \\| b c"
+
+
+def test_html_prose_codes_backticks_and_escapes() -> None:
+    assert prose("a `<b>` c") == "a <code>&lt;b&gt;</code> c"
+    assert prose("odd ` tick <i>") == "odd ` tick &lt;i&gt;"

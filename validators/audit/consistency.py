@@ -127,8 +127,8 @@ def _unused_in(root: Path, folder: Path, used: set[str]) -> Iterator[AuditFindin
                 "orphan-starter",
                 relative,
                 0,
-                f"`{relative}` is not a starter, checks file, excerpt source, link "
-                "target or module a starter imports",
+                "no lab uses this file (it is no starter, checks file, excerpt source, "
+                "link target or module a starter imports)",
                 "name it in the lab's `starters`, show it, or remove it",
             )
 

@@ -47,7 +47,7 @@ h2 { font-size: 19px; margin: 0 0 12px; }
 .meta { color: var(--muted); margin: 4px 0 20px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
   padding: 18px 20px; margin: 0 0 18px; overflow-x: auto; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(118px, 1fr));
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(104px, 1fr));
   gap: 10px; background: none; border: 0; padding: 0; }
 .tile { background: #fff; border: 1px solid var(--line); border-radius: 10px;
   padding: 10px 12px; }
@@ -57,6 +57,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line);
   vertical-align: top; }
 th { font-size: 13px; color: var(--muted); font-weight: 600; white-space: nowrap; }
+td.kind code { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas,
   "DejaVu Sans Mono", monospace; overflow-wrap: anywhere; }
@@ -84,6 +85,7 @@ svg.chart { display: block; margin: 6px 0 14px; max-width: 100%; height: auto; }
 svg .label, svg .value, svg .legend, svg .muted { font: 12px system-ui, "DejaVu Sans",
   sans-serif; fill: #1f2328; }
 svg .muted { fill: #59636e; }
+svg .inside { font: 600 11px system-ui, "DejaVu Sans", sans-serif; fill: #fff; }
 svg .empty { fill: #eef1f4; }
 .note { color: var(--muted); font-size: 13px; }
 footer { color: var(--muted); font-size: 12px; text-align: center; }
@@ -110,6 +112,17 @@ def render(audit: Audit, *, color: bool = False) -> str:
         f"<style>{CSS}</style></head><body><main>\n"
         + "\n".join(body)
         + "\n</main></body></html>\n"
+    )
+
+
+def prose(text: str) -> str:
+    """Escaped text whose `backticked` parts become ``<code>``, as in the messages."""
+    parts = escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unmatched backtick: show the text as it is
+        return escape(text)
+    return "".join(
+        f"<code>{part}</code>" if index % 2 else part
+        for index, part in enumerate(parts)
     )
 
 
@@ -190,11 +203,12 @@ def _section_matrix(audit: Audit) -> str:
 
 def _citation_health(audit: Audit) -> str:
     series = [Series(k, SHARE_LABELS[k], SHARE_COLORS[k]) for k in SHARE_KINDS]
+    names = page_names(audit)
     rows = [
-        (share.page, share_counts(share), f"{percent(share.backed_share)} backed")
-        for share in [*audit.citations, audit.overall]
+        (names.get(share.page, share.page), share_counts(share), _backed(share))
+        for share in audit.citations
     ]
-    rows[-1] = ("overall", rows[-1][1], rows[-1][2])
+    rows.append(("Overall", share_counts(audit.overall), _backed(audit.overall)))
     chart = stacked_bars("Claims by the strongest source each cites", rows, series)
     lead = (
         f'<p class="lead"><b>{percent(audit.overall.backed_share)}</b> of '
@@ -209,6 +223,17 @@ def _citation_health(audit: Audit) -> str:
         "cites: official docs, then papers, then practical sources; uncited when "
         "no citation resolves.</p></section>"
     )
+
+
+def page_names(audit: Audit) -> dict[str, str]:
+    """Short chart labels: ``Lab 6: Expert Parallel Routing``, ``Handbook: ...``."""
+    names = {lab.path: f"Lab {lab.number or '?'}: {lab.title}" for lab in audit.labs}
+    names.update({s.path: f"Handbook: {s.title}" for s in audit.sections})
+    return names
+
+
+def _backed(share: ClaimShare) -> str:
+    return f"{percent(share.backed_share)} backed"
 
 
 def _share_table(audit: Audit) -> str:
@@ -261,10 +286,10 @@ def _findings(audit: Audit) -> str:
         for kind, n in finding_counts(audit)
     )
     rows = "".join(
-        f"<tr><td><code>{escape(f.kind)}</code></td>"
+        f'<tr><td class="kind"><code>{escape(f.kind)}</code></td>'
         f"<td><code>{escape(location(f.path, f.line))}</code></td>"
-        f"<td>{escape(f.message)}"
-        + (f'<div class="note">{escape(f.hint)}</div>' if f.hint else "")
+        f"<td>{prose(f.message)}"
+        + (f'<div class="note">{prose(f.hint)}</div>' if f.hint else "")
         + "</td></tr>"
         for f in audit.findings
     )

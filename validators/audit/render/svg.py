@@ -97,6 +97,11 @@ def _segments(
             f'fill="{item.color}"><title>{escape(label)}: {count} of {total} '
             f"claims, {escape(item.label)}</title></rect>"
         )
+        if width >= 24:
+            parts.append(
+                f'<text x="{x + width / 2:.1f}" y="{y + 12}" text-anchor="middle" '
+                f'class="inside">{count}</text>'
+            )
         x += width
     return parts
 
