@@ -68,6 +68,8 @@ LEAVER = """
         print("daemon seen" if token.encode() in handle.read() else "daemon missing")
     if hang == "hang":
         time.sleep(60)
+    if hang == "killpg":
+        os.killpg(0, 9)
 """
 
 
@@ -155,6 +157,23 @@ def test_child_left_running_after_exit_is_killed(
     assert result.output == "daemon seen\n"
     # The run ends with the starter, not after the 1 s drain of a held pipe.
     assert result.duration_s < 1.0 + SLACK_S
+    assert not is_alive(int(pidfile.read_text()))
+    assert processes_with(token) == []
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_starter_killing_its_process_group_leaves_nothing(
+    script: Script, tmp_path: Path, isolation: Isolation | None
+) -> None:
+    starter = script("leaver.py", LEAVER)
+    pidfile, token = tmp_path / "daemon.pid", uuid.uuid4().hex
+
+    result = run_python(
+        starter, str(pidfile), token, "detached", "killpg", isolation=isolation
+    )
+
+    assert result.returncode == -signal.SIGKILL
+    assert result.output == "daemon seen\n"
     assert not is_alive(int(pidfile.read_text()))
     assert processes_with(token) == []
 

@@ -82,6 +82,9 @@ def _exec_child(command: list[str], cpu_s: int | None, memory: int | None) -> No
     try:
         for signum in _RESTORED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
+        # Its own process group: a starter that kills its group (to stop its
+        # workers, say) must not take the supervisor, which cleans up after it.
+        os.setpgid(0, 0)
         _lower_limit(resource.RLIMIT_CORE, 0, 0)
         if cpu_s is not None:
             _lower_limit(resource.RLIMIT_CPU, cpu_s, cpu_s + CPU_GRACE_S)
@@ -166,8 +169,8 @@ def _wait_for(child: int) -> int:
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:  # cannot happen while child is ours; be safe
-            return 0
+        except ChildProcessError:  # cannot happen while child is ours; never "success"
+            return 127 << 8
         if pid == child:
             return status
 
