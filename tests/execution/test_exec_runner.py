@@ -24,7 +24,7 @@ LIMITS = Limits(timeout_s=20)
 
 
 @pytest.fixture
-def repo(script: Script, tmp_path: Path) -> Path:
+def lab_repo(script: Script, tmp_path: Path) -> Path:
     script("code/lab-a/routing.py", "import tables\nprint('K =', tables.K)\n")
     script("code/lab-a/tables.py", "from consts import K\n")
     script("code/lab-a/consts.py", "K = 2\n")
@@ -43,31 +43,35 @@ def repo(script: Script, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def jobs(repo: Path) -> list[Job]:
+def jobs(lab_repo: Path) -> list[Job]:
     return [
-        Job("lab-a starter", "starter", Path("code/lab-a/routing.py"), repo, LIMITS),
+        Job(
+            "lab-a starter", "starter", Path("code/lab-a/routing.py"), lab_repo, LIMITS
+        ),
         Job(
             "lab-a invariants",
             "invariants",
             Path("code/lab-a/invariants_routing.py"),
-            repo,
+            lab_repo,
             LIMITS,
             starter=Path("code/lab-a/routing.py"),
             expected=("k-is-two",),
             statements=(("k-is-two", "K is two."),),
         ),
-        Job("lab-b starter", "starter", Path("code/lab-b/fails.py"), repo, LIMITS),
+        Job("lab-b starter", "starter", Path("code/lab-b/fails.py"), lab_repo, LIMITS),
     ]
 
 
-def test_run_starter_takes_a_repository_relative_path(repo: Path) -> None:
-    result = run_starter(Path("code/lab-a/routing.py"), repo_root=repo, limits=LIMITS)
+def test_run_starter_takes_a_repository_relative_path(lab_repo: Path) -> None:
+    result = run_starter(
+        Path("code/lab-a/routing.py"), repo_root=lab_repo, limits=LIMITS
+    )
 
     assert result.ok
     assert result.output == "K = 2\n"
 
 
-def test_run_many_keeps_order_and_reports_progress(repo: Path) -> None:
+def test_run_many_keeps_order_and_reports_progress(lab_repo: Path) -> None:
     calls: list[tuple[int, int, str]] = []
     lock = threading.Lock()
 
@@ -75,9 +79,9 @@ def test_run_many_keeps_order_and_reports_progress(repo: Path) -> None:
         with lock:
             calls.append((done, total, name))
 
-    results = run_many(jobs(repo), max_workers=2, progress=progress)
+    results = run_many(jobs(lab_repo), max_workers=2, progress=progress)
 
-    assert [r.job.name for r in results] == [job.name for job in jobs(repo)]
+    assert [r.job.name for r in results] == [job.name for job in jobs(lab_repo)]
     starter, checks, failing = (r.result for r in results)
     assert isinstance(starter, ProcessResult)
     assert starter.output == "K = 2\n"
@@ -91,13 +95,15 @@ def test_run_many_keeps_order_and_reports_progress(repo: Path) -> None:
     assert not any(r.cached for r in results)
 
 
-def test_cache_hits_on_identical_inputs_and_misses_after_a_change(repo: Path) -> None:
-    cache = ExecCache(repo)
+def test_cache_hits_on_identical_inputs_and_misses_after_a_change(
+    lab_repo: Path,
+) -> None:
+    cache = ExecCache(lab_repo)
 
-    first = run_many(jobs(repo), max_workers=2, cache=cache)
-    second = run_many(jobs(repo), max_workers=2, cache=cache)
-    (repo / "code/lab-a/consts.py").write_text("K = 3\n")
-    third = run_many(jobs(repo), max_workers=2, cache=cache)
+    first = run_many(jobs(lab_repo), max_workers=2, cache=cache)
+    second = run_many(jobs(lab_repo), max_workers=2, cache=cache)
+    (lab_repo / "code/lab-a/consts.py").write_text("K = 3\n")
+    third = run_many(jobs(lab_repo), max_workers=2, cache=cache)
 
     assert [r.cached for r in first] == [False, False, False]
     assert [r.cached for r in second] == [True, True, True]
