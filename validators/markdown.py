@@ -16,12 +16,20 @@ from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from validators.text import SourceText
+
 
 @cache
-def parser() -> MarkdownIt:
-    """CommonMark with tables, frontmatter and footnotes, as the pipeline reads pages."""
+def parser(*, front_matter: bool = True) -> MarkdownIt:
+    """CommonMark with tables, frontmatter and footnotes, as the pipeline reads pages.
+
+    Pages are parsed without the frontmatter plugin: the page loader alone decides
+    where their frontmatter ends (see `structure_of`), so markdown-it can never
+    disagree with it about which lines are Markdown.
+    """
     md = MarkdownIt("commonmark").enable("table")
-    md.use(front_matter_plugin)
+    if front_matter:
+        md.use(front_matter_plugin)
     # Definitions stay where the author wrote them (their lines matter) and every
     # `[^label]` becomes a reference token, so an unknown label is still seen.
     md.use(footnote_plugin, inline=False, move_to_end=False, always_match_refs=True)
@@ -136,6 +144,19 @@ def unique_slugs(slugs: Iterator[str]) -> Iterator[str]:
         yield slug if count == 0 else f"{slug}-{count}"
 
 
+def structure_of(source: SourceText, hidden_lines: int = 0) -> Structure:
+    """The structure of a page whose first ``hidden_lines`` (its frontmatter) are not
+    Markdown. They are parsed as blank lines, so token lines stay file lines."""
+    if hidden_lines <= 0:
+        tokens = parser(front_matter=False).parse(source.normalized())
+        return read_structure(tokens, source.lines)
+    lines = source.lines
+    body = "\n" * min(hidden_lines, len(lines)) + "\n".join(lines[hidden_lines:])
+    if len(lines) > hidden_lines and source.endings[-1]:
+        body += "\n"
+    return read_structure(parser(front_matter=False).parse(body), lines)
+
+
 def read_structure(tokens: Sequence[Token], lines: Sequence[str]) -> Structure:
     structure = Structure()
     reader = _Reader(structure, lines)
@@ -205,20 +226,22 @@ class _Reader:
 
     def fence(self, token: Token, _tokens: Sequence[Token], _index: int) -> None:
         start, end = token.map or (0, 0)
-        last_line = self.lines[end - 1] if end - 1 < len(self.lines) else ""
-        stripped = last_line.strip()
-        closed = (
-            end - start >= 2
-            and stripped.startswith(token.markup)
-            and set(stripped) == {token.markup[0]}
+        # markdown-it maps a closed fence over its body and both fence lines, an
+        # unclosed one over its body and the opening line only (whatever container
+        # it sits in), so the body's line count tells the two apart.
+        content = token.content
+        body_lines = content.count("\n") + (
+            1 if content and not content.endswith("\n") else 0
         )
-        indent = len(self.lines[start]) - len(self.lines[start].lstrip())
+        closed = end - start >= 2 and body_lines == end - start - 2
+        opening = self.lines[start] if start < len(self.lines) else ""
+        indent = len(opening) - len(opening.lstrip())
         body_last = end - 1 if closed else end
         self.out.fences.append(
             Fence(
                 start + 1,
                 token.info.strip(),
-                token.content,
+                content,
                 token.markup,
                 start + 2,
                 body_last,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from schema.models import HandbookFrontmatter, LabFrontmatter
 from validators import text as text_loader
 from validators import yamlload
 from validators.diagnostics import Finding, at
-from validators.markdown import Structure, parser, read_structure
+from validators.markdown import Structure, structure_of
 
 KINDS: dict[str, type[BaseModel]] = {
     "labs": LabFrontmatter,
@@ -68,7 +69,7 @@ def load_page(root: Path, relative: str) -> Page:
         return page
     page.source = decoded
     _read_frontmatter(page)
-    page.structure = read_structure(parser().parse(decoded.normalized()), decoded.lines)
+    page.structure = structure_of(decoded, page.frontmatter_end)
     return page
 
 
@@ -102,7 +103,7 @@ def _read_frontmatter(page: Page) -> None:
         )
         return
     page.frontmatter_end = closing
-    page.yaml = yamlload.load("\n".join(lines[1 : closing - 1]) + "\n")
+    page.yaml = yamlload.load("\n".join(lines[1 : closing - 1]) + "\n", first_line=2)
     for problem in page.yaml.problems:
         page.findings.append(
             at(
@@ -123,19 +124,35 @@ def _validate(page: Page) -> None:
     if model_type is None:
         return
     value = page.yaml.value
-    if not isinstance(value, dict):
+    if value is None:
         page.findings.append(
             at(
                 page.path,
-                2,
+                1,
                 1,
                 "IL006",
-                "frontmatter must be a mapping of keys to values",
+                "frontmatter is empty",
+                "write the page's keys between the `---` lines",
+            )
+        )
+        return
+    if not isinstance(value, dict):
+        line, column = page.key_position(())
+        page.findings.append(
+            at(
+                page.path,
+                line,
+                column,
+                "IL006",
+                f"frontmatter must be a mapping of keys to values, not {_yaml_kind(value)}",
             )
         )
         return
     try:
-        page.model = model_type.model_validate(value)
+        # JSON rules, strictly: text stays text, `true`/`false` are the only
+        # booleans, a number is never read out of text nor a date out of a number.
+        # Lax validation would turn `"off"` into False or `0` into 1970-01-01.
+        page.model = model_type.model_validate_json(json.dumps(value), strict=True)
     except ValidationError as error:
         page.findings.extend(_schema_findings(page, error))
 
@@ -144,7 +161,9 @@ def _schema_findings(page: Page, error: ValidationError) -> list[Finding]:
     findings = []
     for detail in error.errors(include_url=False):
         location = tuple(detail["loc"])
-        line, column = page.key_position(location) if location else (1, 1)
+        if location in page.yaml.retyped:
+            continue  # already reported as IL005, with the author's text
+        line, column = page.key_position(location)
         where = ".".join(str(part) for part in location) or "frontmatter"
         value = (
             ""
@@ -152,9 +171,43 @@ def _schema_findings(page: Page, error: ValidationError) -> list[Finding]:
             else f" (got `{_short(detail.get('input'))}`)"
         )
         findings.append(
-            at(page.path, line, column, "IL006", f"`{where}`: {detail['msg']}{value}")
+            at(
+                page.path,
+                line,
+                column,
+                "IL006",
+                f"`{where}`: {detail['msg']}{value}",
+                _type_hint(detail),
+            )
         )
     return findings
+
+
+_TEXT_ERRORS = {"string_type", "enum", "string_pattern_mismatch", "url_type"}
+
+
+def _type_hint(detail: Any) -> str:
+    """What YAML made of an unquoted value, when that is why it was refused."""
+    value = detail.get("input")
+    if detail["type"] in _TEXT_ERRORS and not isinstance(value, str | dict | list):
+        return f"YAML read this as {_yaml_kind(value)}; quote it to keep it text"
+    if detail["type"] == "bool_type" and isinstance(value, str):
+        return "only `true` and `false` are booleans; YAML 1.2 keeps `yes`, `no`, `on` and `off` as text"
+    if detail["type"] in {"int_type", "float_type"} and isinstance(value, str):
+        return "write the number without quotes"
+    return ""
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "null (an empty value)"
+    if isinstance(value, bool):
+        return f"the boolean `{str(value).lower()}`"
+    if isinstance(value, int | float):
+        return f"the number `{value!r}`"
+    if isinstance(value, list):
+        return "a list"
+    return "text"
 
 
 def _short(value: Any) -> str:

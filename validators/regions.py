@@ -16,7 +16,13 @@ NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _MARKER = re.compile(
     rf"^\s*{_LEADER}\s*(?P<kind>region|endregion):\s*(?P<name>{NAME})\s*{_CLOSER}\s*$"
 )
-_NEAR_MARKER = re.compile(rf"^\s*{_LEADER}\s*(?:end)?region\b", re.IGNORECASE)
+# Lines meant as markers that the grammar refuses: a wrong case or separator
+# (`# Region: a`, `# region = a`), or a bare `region NAME` (`// #region a`). A comment
+# that merely starts with the word ("# region boundaries are...") is not one.
+_NEAR_MARKER = re.compile(
+    rf"^\s*{_LEADER}\s*#?\s*(?:end\s*)?region\s*(?:[:=]|\s{NAME}\s*{_CLOSER}\s*$)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ class Region:
 class MarkerProblem:
     line: int
     message: str
+    column: int = 1
 
 
 @dataclass
@@ -52,54 +59,70 @@ class ExcerptText:
 def parse_markers(lines: list[str]) -> RegionMap:
     result = RegionMap()
     open_at: dict[str, int] = {}
+    unmatched_ends: list[str] = []
     for number, line in enumerate(lines, 1):
+        column = len(line) - len(line.lstrip()) + 1
         match = _MARKER.match(line)
         if match is None:
             if _NEAR_MARKER.match(line):
                 result.problems.append(
                     MarkerProblem(
                         number,
-                        "malformed region marker: write `region: NAME` or `endregion: NAME` alone on the line",
+                        f"malformed region marker `{line.strip()}`: write `region: NAME` or `endregion: NAME` alone on the line",
+                        column,
                     )
                 )
             continue
         result.marker_lines.add(number)
-        _apply(result, open_at, match["kind"], match["name"], number)
+        problem = _apply(result, open_at, match["kind"], match["name"], number)
+        if problem:
+            result.problems.append(MarkerProblem(number, problem, column))
+            if match["kind"] == "endregion":
+                unmatched_ends.append(match["name"])
     for name, start in open_at.items():
-        result.problems.append(MarkerProblem(start, f"region `{name}` is never closed"))
+        line = lines[start - 1]
+        result.problems.append(
+            MarkerProblem(
+                start,
+                f"region `{name}` is never closed" + _near_names(name, unmatched_ends),
+                len(line) - len(line.lstrip()) + 1,
+            )
+        )
+    result.problems.sort(key=lambda problem: problem.line)
     return result
 
 
 def _apply(
     result: RegionMap, open_at: dict[str, int], kind: str, name: str, number: int
-) -> None:
+) -> str:
+    """Record one marker; the problem with it, if any."""
     if kind == "region":
         if name in open_at:
-            result.problems.append(
-                MarkerProblem(
-                    number,
-                    f"region `{name}` starts again before its end (opened on line {open_at[name]})",
-                )
-            )
-        elif name in result.regions:
-            result.problems.append(
-                MarkerProblem(
-                    number,
-                    f"a second region is named `{name}` (the first starts on line {result.regions[name].start})",
-                )
-            )
-        else:
-            open_at[name] = number
-        return
+            return f"region `{name}` starts again before its end (opened on line {open_at[name]})"
+        if name in result.regions:
+            return f"a second region is named `{name}` (the first starts on line {result.regions[name].start})"
+        open_at[name] = number
+        return ""
     start = open_at.pop(name, None)
-    if start is None:
-        result.problems.append(
-            MarkerProblem(
-                number, f"`endregion: {name}` has no matching `region: {name}`"
-            )
-        )
-        return
-    result.regions[name] = Region(name, start, number)
+    if start is not None:
+        result.regions[name] = Region(name, start, number)
+        return ""
+    if name in result.regions:
+        return f"`endregion: {name}` ends region `{name}` a second time (it ended on line {result.regions[name].end})"
+    return f"`endregion: {name}` has no matching `region: {name}`" + _near_names(
+        name, [*open_at]
+    )
+
+
+def _near_names(name: str, others: list[str]) -> str:
+    """Names must match exactly: say so when one is only a prefix of the other."""
+    near = sorted(
+        o for o in others if o != name and (o.startswith(name) or name.startswith(o))
+    )
+    if not near:
+        return ""
+    listed = ", ".join(f"`{o}`" for o in near)
+    return f" (names must match exactly; {listed} differs only in its ending)"
 
 
 def excerpt_text(

@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 BOM = "\ufeff"
+_BOM_BYTES = BOM.encode("utf-8")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ENDING_NAMES = {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}
 
@@ -64,6 +65,11 @@ class SourceText:
     def is_mixed(self) -> bool:
         return len(self.ending_counts) > 1
 
+    @property
+    def newline_name(self) -> str:
+        """``LF``, ``CRLF`` or ``CR``: the page's own line ending, by name."""
+        return _ENDING_NAMES[self.newline]
+
     def describe_endings(self) -> str:
         counts = sorted(self.ending_counts.items(), key=lambda item: -item[1])
         return ", ".join(f"{n} {_ENDING_NAMES[e]}" for e, n in counts)
@@ -74,6 +80,11 @@ class SourceText:
 
     def encode(self) -> bytes:
         return ((BOM if self.has_bom else "") + self.text).encode("utf-8")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset where each line of ``text`` starts, split the one way lines are split."""
+    return [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
 
 
 def decode(data: bytes) -> SourceText | DecodeFailure:
@@ -92,8 +103,13 @@ def read(path: Path) -> SourceText | DecodeFailure:
 
 
 def _failure_at(data: bytes, error: UnicodeDecodeError) -> DecodeFailure:
+    """Line and column of the first bad byte, counted the way the decoded text is:
+    lines split on ``\\r\\n``, ``\\r`` or ``\\n``, columns in characters, a BOM not
+    counted."""
     before = data[: error.start]
     line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+    if line_start == 0 and before.startswith(_BOM_BYTES):
+        line_start = len(_BOM_BYTES)
     line = len(_LINE_BREAK.findall(before.decode("utf-8", errors="replace"))) + 1
     column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
     return DecodeFailure(line, column, f"byte 0x{data[error.start]:02x} is not UTF-8")

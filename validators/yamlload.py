@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from validators.text import line_starts
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -55,6 +58,9 @@ class YamlDocument:
     value: Any = None
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
     problems: list[YamlProblem] = field(default_factory=list)
+    retyped: set[Path] = field(default_factory=set)
+    """Keys and items whose plain value YAML would have read as a different number;
+    the value kept there is the author's text."""
 
     @property
     def fatal(self) -> bool:
@@ -80,23 +86,44 @@ class _Abort(Exception):  # noqa: N818 - control flow, not an error
     """Stops building once a fatal problem has been recorded."""
 
 
-def load(text: str) -> YamlDocument:
+def load(text: str, first_line: int = 1) -> YamlDocument:
+    """Load a frontmatter mapping; positions are 0-based lines and columns of ``text``,
+    counted the way the text loader counts them (not the way YAML counts line breaks).
+    ``first_line`` is the file line ``text`` starts on, for line numbers in messages."""
     document = YamlDocument()
-    if len(text.encode("utf-8")) > MAX_BYTES:
+    if len(text.encode("utf-8", errors="surrogatepass")) > MAX_BYTES:
         document.problems.append(
-            YamlProblem(0, 0, UNSAFE, f"frontmatter is larger than {MAX_BYTES} bytes")
+            YamlProblem(
+                0,
+                0,
+                UNSAFE,
+                f"frontmatter is larger than {MAX_BYTES} bytes",
+                "keep frontmatter to the keys the page needs",
+            )
         )
         return document
+    where = _Locator(text)
     try:
-        _Builder(document).build(yaml.parse(text, Loader=_Loader))
+        _Builder(document, where, first_line).build(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line, column = (mark.line, mark.column) if mark else (0, 0)
+        line, column = where(mark.index) if mark else (0, 0)
         problem = error.problem or error.context or "invalid YAML"
         document.problems.append(
             YamlProblem(line, column, SYNTAX, f"invalid YAML: {problem}")
         )
-    except yaml.YAMLError as error:
+    except yaml.reader.ReaderError as error:
+        line, column = where(error.position)
+        document.problems.append(
+            YamlProblem(
+                line,
+                column,
+                SYNTAX,
+                f"invalid YAML: character {_codepoint(error.character)} is not allowed",
+                "remove the control character",
+            )
+        )
+    except (yaml.YAMLError, UnicodeError) as error:
         document.problems.append(YamlProblem(0, 0, SYNTAX, f"invalid YAML: {error}"))
     except _Abort:
         pass
@@ -105,17 +132,38 @@ def load(text: str) -> YamlDocument:
     return document
 
 
+class _Locator:
+    """Turns a character offset into a 0-based line and column.
+
+    YAML also breaks lines at U+0085, U+2028 and U+2029, so its own line numbers can
+    drift from the file's; offsets cannot.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.starts = line_starts(text)
+
+    def __call__(self, index: int) -> tuple[int, int]:
+        line = max(bisect_right(self.starts, index) - 1, 0)
+        return line, index - self.starts[line]
+
+
 class _Builder:
     """Builds plain Python values from events, recording positions on the way."""
 
-    def __init__(self, document: YamlDocument) -> None:
+    def __init__(
+        self, document: YamlDocument, where: _Locator, first_line: int
+    ) -> None:
         self.document = document
+        self.where = where
+        self.first_line = first_line
         self.documents_seen = 0
 
+    def position(self, event: Any) -> tuple[int, int]:
+        return self.where(event.start_mark.index)
+
     def fail(self, mark: Any, code: str, message: str, hint: str = "") -> None:
-        self.document.problems.append(
-            YamlProblem(mark.line, mark.column, code, message, hint)
-        )
+        line, column = self.where(mark.index)
+        self.document.problems.append(YamlProblem(line, column, code, message, hint))
         if code in FATAL_CODES:
             raise _Abort
 
@@ -131,6 +179,7 @@ class _Builder:
                         "frontmatter holds more than one YAML document",
                     )
                 first = next(iterator)
+                self.document.positions[()] = self.position(first)
                 self.document.value = self.node(first, iterator, (), 1)
 
     def node(self, event: Any, events: Any, path: Path, depth: int) -> Any:
@@ -156,7 +205,7 @@ class _Builder:
             )
         self.check_tag(event)
         if isinstance(event, yaml.ScalarEvent):
-            return self.scalar(event)
+            return self.scalar(event, path)
         if isinstance(event, yaml.SequenceStartEvent):
             return self.sequence(events, path, depth)
         return self.mapping(events, path, depth)
@@ -178,10 +227,7 @@ class _Builder:
             if isinstance(event, yaml.SequenceEndEvent):
                 return items
             item_path = (*path, len(items))
-            self.document.positions[item_path] = (
-                event.start_mark.line,
-                event.start_mark.column,
-            )
+            self.document.positions[item_path] = self.position(event)
             items.append(self.node(event, events, item_path, depth + 1))
         return items
 
@@ -196,15 +242,12 @@ class _Builder:
                 self.fail(
                     event.start_mark,
                     DUPLICATE_KEY,
-                    f"duplicate key `{key}` (first defined on line {seen[key] + 1} of the frontmatter)",
+                    f"duplicate key `{key}` (first defined on line {seen[key] + self.first_line})",
                     "keep one of the two; YAML would silently keep the last",
                 )
-            seen[key] = event.start_mark.line
             key_path = (*path, key)
-            self.document.positions[key_path] = (
-                event.start_mark.line,
-                event.start_mark.column,
-            )
+            seen[key] = self.position(event)[0]
+            self.document.positions[key_path] = self.position(event)
             result[key] = self.node(next(events), events, key_path, depth + 1)
         return result
 
@@ -224,24 +267,29 @@ class _Builder:
             )
         return event.value
 
-    def scalar(self, event: Any) -> Any:
-        if event.style:  # quoted or block scalars are always text
+    def scalar(self, event: Any, path: Path) -> Any:
+        # Quoted and block scalars, and the non-specific tag `!`, are always text.
+        if event.style or event.tag == "!":
             return event.value
         value = resolve_plain(event.value)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            self.check_round_trip(event, value)
+            return self.check_round_trip(event, value, path)
         return value
 
-    def check_round_trip(self, event: Any, value: float) -> None:
+    def check_round_trip(self, event: Any, value: float, path: Path) -> Any:
+        """The number, when it reads back as the author's text; else the text itself
+        and a finding, so no later step sees a value the author did not write."""
         text = event.value
         if _round_trips(text, value):
-            return
+            return value
         self.fail(
             event.start_mark,
             RETYPED,
             f"YAML reads `{text}` as the number {value!r}, not the text you wrote",
             f'quote it (`"{text}"`) if you mean the text, or write `{value!r}`',
         )
+        self.document.retyped.add(path)
+        return text
 
 
 def resolve_plain(text: str) -> Any:
@@ -257,6 +305,11 @@ def resolve_plain(text: str) -> Any:
     if _SPECIAL_FLOAT.fullmatch(text):
         return float(text.replace(".", "", 1))
     return text
+
+
+def _codepoint(character: int | str) -> str:
+    value = character if isinstance(character, int) else ord(character[:1] or "\0")
+    return f"U+{value:04X}"
 
 
 def _round_trips(text: str, value: float) -> bool:

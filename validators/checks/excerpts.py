@@ -95,6 +95,7 @@ def run(page: Page, project: Project) -> Iterator[Finding]:
     for fence in excerpt_fences(page):
         expected = resolve_excerpt(project, fence)
         if isinstance(expected, Problem):
+            yield from source_file_findings(project, fence.attributes["source"])
             yield at(
                 page.path,
                 expected.line,
@@ -113,6 +114,36 @@ def excerpt_fences(page: Page) -> list[Fence]:
     return [fence for fence in page.structure.fences if "source" in fence.attributes]
 
 
+def source_file_findings(project: Project, relative: str) -> Iterator[Finding]:
+    """Problems of a file pages name, reported in that file at their own line: it
+    is not UTF-8, or its region markers break the grammar."""
+    if resolve_inside(project.root, relative).path is None:
+        return
+    loaded = project.source(relative)
+    if loaded is None:
+        return
+    if isinstance(loaded.text, DecodeFailure):
+        failure = loaded.text
+        yield at(
+            relative,
+            failure.line,
+            failure.column,
+            "IL008",
+            f"file is not UTF-8: {failure.reason}",
+            "save the file as UTF-8",
+        )
+        return
+    for problem in loaded.markers.problems if loaded.markers else ():
+        yield at(
+            relative,
+            problem.line,
+            problem.column,
+            "IL204",
+            problem.message,
+            "markers are `region: NAME` and `endregion: NAME` comment lines, each region opened and closed once",
+        )
+
+
 def resolve_excerpt(project: Project, fence: Fence) -> ExcerptText | Problem:
     source, region = fence.attributes["source"], fence.attributes.get("region")
     resolved = resolve_inside(project.root, source)
@@ -124,20 +155,28 @@ def resolve_excerpt(project: Project, fence: Fence) -> ExcerptText | Problem:
             fence.line, 1, "IL202", f"excerpt source `{source}` does not exist"
         )
     if isinstance(loaded.text, DecodeFailure):
+        failure = loaded.text
         return Problem(
             fence.line,
             1,
             "IL008",
-            f"excerpt source `{source}` is not UTF-8 ({loaded.text.reason} at line {loaded.text.line})",
+            f"excerpt source `{source}` is not UTF-8 ({failure.reason} at `{source}:{failure.line}:{failure.column}`)",
+            "save the source as UTF-8; its excerpts cannot be checked until then",
         )
     markers = loaded.markers
     if markers.problems:
         first = markers.problems[0]
+        more = len(markers.problems) - 1
         return Problem(
             fence.line,
             1,
             "IL204",
-            f"`{source}:{first.line}`: {first.message}",
+            f"`{source}:{first.line}`: {first.message}"
+            + (
+                f" (and {more} more marker problem{'s' if more > 1 else ''})"
+                if more
+                else ""
+            ),
             "fix the markers in the source; excerpts of it cannot be checked until then",
         )
     if region is not None and region not in markers.regions:
@@ -146,7 +185,8 @@ def resolve_excerpt(project: Project, fence: Fence) -> ExcerptText | Problem:
             f"did you mean `{guess}`?"
             if guess
             else "regions: " + ", ".join(sorted(markers.regions))
-            or "the source defines no regions"
+            if markers.regions
+            else "the source defines no regions"
         )
         return Problem(
             fence.line, 1, "IL203", f"`{source}` has no region named `{region}`", hint
@@ -165,6 +205,9 @@ def required_fence(fence: Fence, expected: ExcerptText) -> str:
     )
 
 
+_CHAR_NAMES = {"`": "backticks", "~": "tildes"}
+
+
 def _leading_run(line: str, char: str) -> int:
     return len(line) - len(line.lstrip(char))
 
@@ -177,9 +220,34 @@ def _fence_length(page: Page, fence: Fence, expected: ExcerptText) -> Iterator[F
             fence.line,
             fence.indent + 1,
             "IL205",
-            f"the excerpted text contains a line of {len(needed) - 1} `{fence.markup[0]}`; this fence of {len(fence.markup)} would close early",
+            f"the excerpted text has a line starting with {len(needed) - 1} {_CHAR_NAMES[fence.markup[0]]}; this fence of {len(fence.markup)} would close early",
             f"open and close the block with `{needed}` (`--fix` does this)",
         )
+
+
+def shown_lines(fence: Fence) -> list[str]:
+    """The lines a closed block shows, whitespace-only ones as empty."""
+    shown = fence.content.split("\n")[:-1] if fence.content else []
+    return [line if line.strip() else "" for line in shown]
+
+
+def first_difference(fence: Fence, expected: ExcerptText) -> int | None:
+    """Index of the first line where a closed block differs from its source."""
+    shown = shown_lines(fence)
+    # markdown-it reads NUL as U+FFFD; the source's NUL is shown that way.
+    wanted = [line.replace("\0", "\ufffd") for line in expected.lines]
+    if shown == wanted:
+        return None
+    return next(
+        (i for i, (a, b) in enumerate(zip(shown, wanted, strict=False)) if a != b),
+        min(len(shown), len(wanted)),
+    )
+
+
+def needs_rewrite(fence: Fence, expected: ExcerptText) -> bool:
+    """Whether `--fix` has anything to do for this block: its text or its fence."""
+    too_short = len(required_fence(fence, expected)) > len(fence.markup)
+    return too_short or first_difference(fence, expected) is not None
 
 
 def _drift(page: Page, fence: Fence, expected: ExcerptText) -> Iterator[Finding]:
@@ -193,18 +261,10 @@ def _drift(page: Page, fence: Fence, expected: ExcerptText) -> Iterator[Finding]
             "close it with a fence line",
         )
         return
-    shown = fence.content.split("\n")[:-1] if fence.content else []
-    shown = [line if line.strip() else "" for line in shown]
-    if shown == list(expected.lines):
+    index = first_difference(fence, expected)
+    if index is None:
         return
-    index = next(
-        (
-            i
-            for i, (a, b) in enumerate(zip(shown, expected.lines, strict=False))
-            if a != b
-        ),
-        min(len(shown), len(expected.lines)),
-    )
+    shown = shown_lines(fence)
     source = fence.attributes["source"]
     page_line = fence.body_first + index
     have = repr(shown[index]) if index < len(shown) else "end of block"
@@ -240,7 +300,7 @@ def further_reading_span(page: Page) -> tuple[int, int] | None:
         (s for s in page.structure.sections if s.heading.slug == "further-reading"),
         None,
     )
-    if section is None:
+    if section is None or page.source is None:
         return None
     inside = [
         f
@@ -249,7 +309,43 @@ def further_reading_span(page: Page) -> tuple[int, int] | None:
     ]
     if not inside:
         return (section.heading.line + 1, section.heading.line)
-    return (inside[0].line, inside[-1].last_line)
+    last = inside[-1].last_line
+    # markdown-it counts the blank line after a definition as part of it; that line
+    # separates the block from what follows and is not generated.
+    while last > inside[-1].line and not page.source.lines[last - 1].strip():
+        last -= 1
+    return (inside[0].line, last)
+
+
+def further_reading_drifts(page: Page) -> bool:
+    """Whether Further reading differs from what the frontmatter generates."""
+    expected = further_reading_lines(page)
+    span = further_reading_span(page)
+    if expected is None or span is None or page.source is None:
+        return False
+    shown = page.source.lines[span[0] - 1 : span[1]]
+    return [line.rstrip() for line in shown if line.strip()] != expected
+
+
+def foreign_reading_line(page: Page) -> int | None:
+    """A line inside the generated block that belongs to no footnote definition:
+    text `--fix` would otherwise overwrite."""
+    span = further_reading_span(page)
+    if span is None or page.source is None:
+        return None
+    owned = {
+        line
+        for f in page.structure.footnotes
+        for line in range(f.line, f.last_line + 1)
+    }
+    return next(
+        (
+            n
+            for n in range(span[0], span[1] + 1)
+            if n not in owned and page.source.lines[n - 1].strip()
+        ),
+        None,
+    )
 
 
 def _further_reading(page: Page) -> Iterator[Finding]:
@@ -257,9 +353,7 @@ def _further_reading(page: Page) -> Iterator[Finding]:
     span = further_reading_span(page)
     if expected is None or span is None or page.source is None:
         return
-    lines = page.source.lines
-    shown = lines[span[0] - 1 : span[1]]
-    if [line.rstrip() for line in shown if line.strip()] != expected:
+    if further_reading_drifts(page):
         line = span[0] if span[1] >= span[0] else span[0] - 1
         yield at(
             page.path,
@@ -282,6 +376,8 @@ def _further_reading(page: Page) -> Iterator[Finding]:
 
 
 def _escape(title: str) -> str:
+    # A footnote definition is one line: a title that spans lines is joined.
+    title = " ".join(title.split()) if "\n" in title or "\r" in title else title
     return title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 

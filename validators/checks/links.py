@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from validators.diagnostics import Finding, Severity, at
 from validators.markdown import Link, parser, read_structure
 from validators.page import Page
-from validators.paths import resolve_inside
+from validators.paths import resolve_link
 from validators.project import Project
 from validators.registry import Check, Rule
 from validators.text import SourceText
@@ -39,7 +37,17 @@ RULES = (
 
 def run(page: Page, project: Project) -> Iterator[Finding]:
     for link in page.structure.links:
-        parts = urlsplit(link.target)
+        try:
+            parts = urlsplit(link.target)
+        except ValueError as error:
+            yield at(
+                page.path,
+                link.line,
+                link.column,
+                "IL401",
+                f"link `{link.target}` is not a valid URL ({error})",
+            )
+            continue
         if parts.scheme or parts.netloc:
             continue
         yield from _link_findings(
@@ -52,22 +60,9 @@ def _link_findings(
 ) -> Iterator[Finding]:
     target = page.path
     if path:
-        target = os.path.normpath(PurePosixPath(page.path).parent / path).replace(
-            os.sep, "/"
-        )
-        resolved = (
-            resolve_inside(project.root, target)
-            if not target.startswith("..")
-            else None
-        )
-        if resolved is None or resolved.path is None:
-            yield at(
-                page.path,
-                link.line,
-                link.column,
-                "IL401",
-                f"link `{link.target}` leads outside the repository",
-            )
+        target, resolved = resolve_link(project.root, page.path, path)
+        if resolved.path is None:
+            yield at(page.path, link.line, link.column, "IL401", resolved.problem)
             return
         if not resolved.path.exists():
             yield at(

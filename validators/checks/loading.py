@@ -105,7 +105,7 @@ def run(page: Page, project: Project) -> Iterator[Finding]:
             1,
             "IL009",
             f"mixed line endings: {page.source.describe_endings()}",
-            f"use one ending; `--fix` writes excerpts with {page.source.newline!r}",
+            f"use one ending throughout; `--fix` writes the lines it changes with {page.source.newline_name}, the most common one, and leaves the others as they are",
         )
     model = page.model
     if model is not None and model.id != page.stem:

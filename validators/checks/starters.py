@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schema.models import LabFrontmatter
+from validators.checks.excerpts import source_file_findings
 from validators.diagnostics import Finding, Severity, at
 from validators.page import Page
 from validators.paths import resolve_inside
@@ -51,6 +52,8 @@ def run(page: Page, project: Project) -> Iterator[Finding]:
         yield from _file_findings(
             page, project, ("starters", index, "path"), starter.path, model.id
         )
+        # A starter is a source of truth even where no excerpt shows it yet.
+        yield from source_file_findings(project, starter.path)
         if starter.checks:
             yield from _file_findings(
                 page, project, ("starters", index, "checks"), starter.checks, model.id
