@@ -59,10 +59,14 @@ def kind_names() -> tuple[str, ...]:
 # --- helpers ---------------------------------------------------------------------
 
 
+def _pages(project: Project) -> list[Page]:
+    return [project.pages[path] for path in sorted(project.pages)]
+
+
 def _labs(project: Project) -> list[tuple[Page, LabFrontmatter]]:
     return [
         (page, page.model)
-        for path, page in sorted(project.pages.items())
+        for page in _pages(project)
         if isinstance(page.model, LabFrontmatter)
     ]
 
@@ -72,7 +76,7 @@ def _referencing(
 ) -> list[tuple[Page, LabFrontmatter | HandbookFrontmatter]]:
     return [
         (page, page.model)
-        for path, page in sorted(project.pages.items())
+        for page in _pages(project)
         if isinstance(page.model, LabFrontmatter | HandbookFrontmatter)
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from validators.audit.model import Audit, ClaimShare
+from validators.audit.model import STATUSES, Audit, ClaimShare
 from validators.audit.render.common import (
     cell_text,
     finding_counts,
@@ -39,7 +39,7 @@ def table(
 
 def _row(cells: Sequence[str], widths: Sequence[int], *, color: bool) -> str:
     padded = (
-        paint(str(cell).ljust(width), str(cell), color=color)
+        paint(cell.ljust(width), cell, color=color and cell in STATUSES)
         for cell, width in zip(cells, widths, strict=True)
     )
     return "  ".join(padded).rstrip()
