@@ -31,6 +31,7 @@ import importlib.metadata
 import importlib.util
 import os
 import re
+import signal
 import socket
 import struct
 import sys
@@ -259,6 +260,13 @@ def failing_ranks(logs: Mapping[int, RankLog]) -> list[RankLog]:
     return sorted(failed, key=lambda log: (not log.root_cause, log.rank))
 
 
+_STATUS = {
+    None: "no exit code reported",
+    -signal.SIGTERM: "stopped by the launcher (SIGTERM)",
+    -signal.SIGKILL: "killed (SIGKILL)",
+}
+
+
 def describe_failure(logs: Mapping[int, RankLog], *, processes: int) -> str:
     """A message for a failed run: each failing rank with its own output's tail.
 
@@ -270,7 +278,7 @@ def describe_failure(logs: Mapping[int, RankLog], *, processes: int) -> str:
         return f"{processes} processes: no rank left any output"
     parts = []
     for log in culprits:
-        status = "no exit code" if log.exitcode is None else f"exit code {log.exitcode}"
+        status = _STATUS.get(log.exitcode, f"exit code {log.exitcode}")
         first = ", the first to fail" if log.root_cause else ""
         output = _tail(log.output.strip()) or "(no output)"
         parts.append(f"rank {log.rank} of {processes} ({status}{first}):\n{output}")
