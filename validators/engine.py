@@ -67,7 +67,12 @@ def check_pages(project: Project, selected: Sequence[str], options: Options) -> 
             if isinstance(page, Page)
             else page_findings
         )
-    outcome.findings = finalize(findings, project.config, all_rules())
+    config = project.config
+    if options.require_all:  # a starter that could not run fails the run
+        config = config.model_copy(
+            update={"severity": {**config.severity, "IL508": "error"}}
+        )
+    outcome.findings = finalize(findings, config, all_rules())
     return outcome
 
 

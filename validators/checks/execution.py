@@ -4,9 +4,30 @@ by the checks bound to it. (Runs are filled in by `run_labs`.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from validators.diagnostics import Severity
+from schema.models import LabFrontmatter, Starter, StarterRole
+from validators.config import ExecutionConfig
+from validators.diagnostics import Finding, Severity, at
+from validators.execution.cache import ExecCache
+from validators.execution.launch import missing_requirements
+from validators.execution.progress import ProgressLine
+from validators.execution.runner import (
+    InvariantReport,
+    InvariantResult,
+    Job,
+    JobResult,
+    run_many,
+)
+from validators.execution.sandbox import Limits, ProcessResult
+from validators.page import Page
+from validators.paths import resolve_inside
 from validators.registry import Rule
+
+if TYPE_CHECKING:
+    from validators.engine import Options
+    from validators.project import Project
 
 E = Severity.ERROR
 
@@ -96,3 +117,252 @@ class RunRecord:
     status: str
     cached: bool = False
     note: str = ""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A job and where on its page a finding about it belongs."""
+
+    job: Job
+    page: Page
+    starter_index: int
+    starter: Starter
+
+
+def limits_from(config: ExecutionConfig, starter: Starter) -> Limits:
+    return Limits(
+        timeout_s=starter.timeout_s or config.timeout_s,
+        cpu_s=config.cpu_s,
+        memory_bytes=config.memory_mb * 1024 * 1024,
+        output_bytes=config.output_kib * 1024,
+    )
+
+
+def run_labs(
+    project: Project, pages: list[Page], options: Options
+) -> tuple[list[RunRecord], list[Finding]]:
+    """Run every routing starter of ``pages`` and its checks; findings at frontmatter lines."""
+    findings: list[Finding] = []
+    records: list[RunRecord] = []
+    planned: list[_Planned] = []
+    for page in pages:
+        if not isinstance(page.model, LabFrontmatter):
+            continue
+        for index, starter in enumerate(page.model.starters):
+            if starter.role is StarterRole.ROUTING:
+                planned.extend(_plan(project, page, index, starter, findings, records))
+    if not planned:
+        return records, findings
+    cache = ExecCache(project.root) if options.use_cache else None
+    workers = options.jobs or project.config.execution.jobs or None
+    with ProgressLine() as progress:
+        results = run_many(
+            [p.job for p in planned],
+            max_workers=workers,
+            progress=progress,
+            cache=cache,
+        )
+    for plan, result in zip(planned, results, strict=True):
+        findings.extend(_findings(plan, result))
+        records.append(_record(plan, result))
+    return records, findings
+
+
+def _plan(
+    project: Project,
+    page: Page,
+    index: int,
+    starter: Starter,
+    findings: list[Finding],
+    records: list[RunRecord],
+) -> list[_Planned]:
+    line, column = page.key_position(("starters", index))
+    if not starter.invariants or not starter.checks:
+        findings.append(
+            at(
+                page.path,
+                line,
+                column,
+                "IL507",
+                f"routing starter `{starter.path}` states no invariants"
+                if not starter.invariants
+                else f"routing starter `{starter.path}` names no `checks` file",
+                "state what it guarantees under `invariants:` and bind checks to them in `checks:`",
+            )
+        )
+    paths = [starter.path, *([starter.checks] if starter.checks else [])]
+    if not all(_runnable(project, path) for path in paths):
+        return []  # IL101/IL102 already say why
+    missing = missing_requirements(starter.requires)
+    if missing:
+        note = f"{starter.path} was not run: missing {', '.join(missing)}"
+        findings.append(
+            at(
+                page.path,
+                line,
+                column,
+                "IL508",
+                f"starter `{starter.path}` was not run: {', '.join(missing)} not installed",
+                "install the requirements (for example `pip install -e '.[dist]'`)",
+            )
+        )
+        records.append(
+            RunRecord(page.path, starter.path, "starter", "not-run", note=note)
+        )
+        return []
+    limits = limits_from(project.config.execution, starter)
+    root = project.root
+    jobs = [
+        _Planned(
+            Job(f"{starter.path}", "starter", Path(starter.path), root, limits),
+            page,
+            index,
+            starter,
+        )
+    ]
+    if starter.checks and starter.invariants:
+        statements = tuple((inv.id, inv.statement) for inv in starter.invariants)
+        job = Job(
+            starter.checks,
+            "invariants",
+            Path(starter.checks),
+            root,
+            limits,
+            starter=Path(starter.path),
+            expected=tuple(inv.id for inv in starter.invariants),
+            statements=statements,
+        )
+        jobs.append(_Planned(job, page, index, starter))
+    return jobs
+
+
+def _runnable(project: Project, path: str) -> bool:
+    resolved = resolve_inside(project.root, path, "code")
+    return resolved.path is not None and resolved.path.is_file()
+
+
+def _findings(plan: _Planned, result: JobResult) -> list[Finding]:
+    if isinstance(result.result, InvariantReport):
+        return _invariant_findings(plan, result.result)
+    return _starter_findings(plan, result.result)
+
+
+def _starter_findings(plan: _Planned, process: ProcessResult) -> list[Finding]:
+    line, column = plan.page.key_position(("starters", plan.starter_index, "path"))
+    path = plan.starter.path
+    if process.timed_out:
+        return [
+            at(
+                plan.page.path,
+                line,
+                column,
+                "IL502",
+                f"starter `{path}` did not finish within {plan.job.limits.timeout_s:g} s; its process tree was killed",
+                _output_hint(process),
+            )
+        ]
+    if process.returncode != 0:
+        return [
+            at(
+                plan.page.path,
+                line,
+                column,
+                "IL501",
+                f"starter `{path}` exited with status {process.returncode}",
+                _output_hint(process),
+            )
+        ]
+    return []
+
+
+def _invariant_findings(plan: _Planned, report: InvariantReport) -> list[Finding]:
+    page, index = plan.page, plan.starter_index
+    stated = {inv.id: n for n, inv in enumerate(plan.starter.invariants)}
+    found: list[Finding] = []
+    for result in report.invariants:
+        if result.id not in stated:
+            line, column = page.key_position(("starters", index, "checks"))
+            found.append(
+                at(
+                    page.path,
+                    line,
+                    column,
+                    "IL504",
+                    f"checks bind invariant `{result.id}`, which the lab does not state",
+                    f"state it under `invariants:` or fix the id in {', '.join(result.tests) or report.checks_path}",
+                )
+            )
+            continue
+        line, column = page.key_position(
+            ("starters", index, "invariants", stated[result.id], "id")
+        )
+        finding = _status_finding(page.path, line, column, result)
+        if finding is not None:
+            found.append(finding)
+    for test in report.unbound:
+        line, column = page.key_position(("starters", index, "checks"))
+        found.append(
+            at(
+                page.path,
+                line,
+                column,
+                "IL504",
+                f"check `{test.nodeid}` is bound to no invariant",
+                'mark it with `@pytest.mark.invariant("<id>")`',
+            )
+        )
+    return found
+
+
+def _status_finding(
+    path: str, line: int, column: int, result: InvariantResult
+) -> Finding | None:
+    if result.status == "passed":
+        return None
+    if result.status == "timeout":
+        return at(
+            path, line, column, "IL506", f"invariant `{result.id}`: {result.detail}"
+        )
+    if result.status == "error" and not result.tests:
+        return at(
+            path,
+            line,
+            column,
+            "IL503",
+            f"invariant `{result.id}` has no check bound to it",
+            'bind a test with `@pytest.mark.invariant("' + result.id + '")`',
+        )
+    first, _, rest = result.detail.partition("\n")
+    return at(
+        path,
+        line,
+        column,
+        "IL505",
+        f"invariant `{result.id}` failed: {first}",
+        _indent(rest),
+    )
+
+
+def _output_hint(process: ProcessResult) -> str:
+    lines = process.output.strip().splitlines()[-15:]
+    return (
+        "output:\n" + _indent("\n".join(lines))
+        if lines
+        else "the starter printed nothing"
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.strip().splitlines())
+
+
+def _record(plan: _Planned, result: JobResult) -> RunRecord:
+    outcome = result.result
+    ok = outcome.ok if isinstance(outcome, InvariantReport | ProcessResult) else False
+    return RunRecord(
+        plan.page.path,
+        plan.starter.path,
+        plan.job.kind,
+        "passed" if ok else "failed",
+        cached=result.cached,
+    )
