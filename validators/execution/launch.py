@@ -262,8 +262,8 @@ def failing_ranks(logs: Mapping[int, RankLog]) -> list[RankLog]:
 
 _STATUS = {
     None: "no exit code reported",
-    -signal.SIGTERM: "stopped by the launcher (SIGTERM)",
-    -signal.SIGKILL: "killed (SIGKILL)",
+    -signal.SIGTERM: "stopped by the launcher with SIGTERM",
+    -signal.SIGKILL: "killed with SIGKILL",
 }
 
 
