@@ -179,12 +179,14 @@ def require_loopback() -> None:
         try:
             socket.create_connection(server.getsockname(), timeout=5).close()
         except OSError as exc:
-            pytest.fail(
+            message = (
                 f"cannot connect to 127.0.0.1 ({exc}): the loopback interface is "
                 "down; bring it up (`ip link set lo up`, or run under "
-                "validators/execution/launch.py --loopback-up)",
-                pytrace=False,
+                "validators/execution/launch.py --loopback-up)"
             )
+        else:
+            return
+    pytest.fail(message, pytrace=False)
 
 
 def launch_all(folder: Path) -> dict[int, Run]:
