@@ -290,6 +290,12 @@ def say(text: str) -> None:
 
 
 def main() -> int:
+    if "RANK" not in os.environ:  # torchrun sets RANK, WORLD_SIZE, MASTER_ADDR, ...
+        say(
+            "start one process per rank with the launcher, for example:\n"
+            f"  torchrun --nproc-per-node 2 --standalone {sys.argv[0]}"
+        )
+        return 2
     backend, device = pick_backend()
     dist.init_process_group(backend)  # rank, world size, address: from torchrun
     try:
