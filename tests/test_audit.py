@@ -355,6 +355,20 @@ def test_cached_failure_fails_execution(repo: Path) -> None:
     assert "its cached run failed" in finding["message"]
 
 
+@pytest.mark.slow
+def test_a_real_run_is_found_again_by_a_cache_only_audit(repo: Path) -> None:
+    """The audit looks results up with the keys `infralens check` stores them under."""
+    executed = audit_json(repo)
+    assert executed["executed"] is True
+    assert _execution(executed)["status"] == "pass"
+    assert "routing-not-verified" not in kinds(executed)
+
+    cached = audit_json(repo, "--no-exec")
+    assert _execution(cached)["status"] == "pass"
+    assert _execution(cached)["detail"] == "cached pass for current content"
+    assert "routing-not-verified" not in kinds(cached)
+
+
 # --- HTML -------------------------------------------------------------------------
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from schema.models import LabFrontmatter, Starter, StarterRole
 from validators.audit.model import CacheState
-from validators.config import Config
+from validators.checks.execution import limits_from
 from validators.execution.cache import ExecCache, Result
 from validators.execution.runner import InvariantReport, Job
-from validators.execution.sandbox import Limits
 from validators.project import Project
 
 
@@ -49,36 +48,27 @@ def passed(result: Result) -> bool:
 def starter_jobs(project: Project, starter: Starter) -> list[Job]:
     """The jobs `infralens check` runs for a routing starter, as the cache keys them.
 
-    This must build exactly what ``validators.checks.execution.run_labs`` builds, or
-    every key misses; when that module exposes its own job builder, call it here.
-    Launches other than ``python`` (``torchrun``) are not looked up: ``[]``.
+    Mirrors what ``validators.checks.execution.run_labs`` plans (a starter run, and a
+    checks run when invariants and a checks file are named), with its limits; a
+    difference would make every lookup miss.
     """
-    if starter.launch.launcher != "python" or not starter.checks:
-        return []
-    root, limits = project.root, limits_for(project.config, starter)
-    return [
-        Job(starter.path, "starter", Path(starter.path), root, limits),
-        Job(
-            starter.checks,
-            "invariants",
-            Path(starter.checks),
-            root,
-            limits,
-            starter=Path(starter.path),
-            expected=tuple(inv.id for inv in starter.invariants),
-            statements=tuple((inv.id, inv.statement) for inv in starter.invariants),
-        ),
-    ]
-
-
-def limits_for(config: Config, starter: Starter) -> Limits:
-    execution = config.execution
-    return Limits(
-        timeout_s=starter.timeout_s or execution.timeout_s,
-        cpu_s=execution.cpu_s,
-        memory_bytes=execution.memory_mb * 1024 * 1024,
-        output_bytes=execution.output_kib * 1024,
-    )
+    root = project.root
+    limits = limits_from(project.config.execution, starter)
+    jobs = [Job(starter.path, "starter", Path(starter.path), root, limits)]
+    if starter.checks and starter.invariants:
+        jobs.append(
+            Job(
+                starter.checks,
+                "invariants",
+                Path(starter.checks),
+                root,
+                limits,
+                starter=Path(starter.path),
+                expected=tuple(inv.id for inv in starter.invariants),
+                statements=tuple((inv.id, inv.statement) for inv in starter.invariants),
+            )
+        )
+    return jobs
 
 
 def _routing(project: Project) -> list[Starter]:
