@@ -194,7 +194,7 @@ def duplicate_numbers(project: Project, facts: Facts) -> Iterator[AuditFinding]:
 
 def number_gaps(project: Project, facts: Facts) -> Iterator[AuditFinding]:
     numbers = {model.number for _, model in _labs(project)}
-    for low, high in _missing_ranges(numbers):
+    for low, high in missing_ranges(numbers):
         skipped = f"number {low} is" if low == high else f"numbers {low} to {high} are"
         yield AuditFinding(
             "lab-number-gap",
@@ -205,7 +205,7 @@ def number_gaps(project: Project, facts: Facts) -> Iterator[AuditFinding]:
         )
 
 
-def _missing_ranges(numbers: set[int]) -> list[tuple[int, int]]:
+def missing_ranges(numbers: set[int]) -> list[tuple[int, int]]:
     """Runs of numbers from 1 to the largest that no lab has."""
     ranges: list[tuple[int, int]] = []
     for number in range(1, max(numbers, default=0) + 1):
