@@ -224,11 +224,20 @@ def check(args: argparse.Namespace) -> int:
         all_rules(),
         root,
         color=use_color(args.color, sys.stdout),
-        notes=[r.note for r in outcome.runs if r.note],
+        notes=run_notes(outcome.runs),
     )
     REPORTERS[args.output_format](report, sys.stdout)
     failing = report.errors + (report.warnings if args.strict else 0)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def run_notes(runs: list[engine.execution.RunRecord]) -> list[str]:
+    notes = [run.note for run in runs if run.note]
+    executed = [run for run in runs if run.status != "not-run"]
+    if executed:
+        cached = sum(run.cached for run in executed)
+        notes.append(f"execution: {len(executed)} runs, {cached} from cache")
+    return notes
 
 
 def _apply_fixes(root: Path, config: Config, paths: list[str]) -> None:

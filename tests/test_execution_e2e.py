@@ -1,0 +1,150 @@
+"""The fifth guarantee through the CLI: routing starters run, their invariants are
+checked, mutants are caught by the invariant named for them, and a misbehaving starter
+is reported in bounded time with nothing left running."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import LAB, STARTER, run_cli
+from tests.mutants.lab06_mutants import MUTANTS
+
+pytestmark = pytest.mark.slow
+
+
+def invariant_line(page: Path, invariant: str) -> int:
+    lines = page.read_text("utf-8").splitlines()
+    return next(
+        n for n, text in enumerate(lines, 1) if text.strip() == f"- id: {invariant}"
+    )
+
+
+def test_repository_runs_starters_and_serves_the_second_run_from_cache(
+    repo: Path,
+) -> None:
+    first = run_cli("check", "--strict", cwd=repo)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(r"execution: 2 runs, 0 from cache", first.stdout), first.stdout
+    second = run_cli("check", "--strict", cwd=repo)
+    assert second.returncode == 0
+    assert "execution: 2 runs, 2 from cache" in second.stdout
+    forced = run_cli("check", "--no-cache", cwd=repo)
+    assert "execution: 2 runs, 0 from cache" in forced.stdout
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutant_is_caught_by_its_invariant(repo: Path, name: str) -> None:
+    old, new, invariant = MUTANTS[name]
+    starter = repo / STARTER
+    text = starter.read_text("utf-8")
+    assert text.count(old) == 1
+    starter.write_text(text.replace(old, new), "utf-8")
+    result = run_cli("check", "--no-cache", "--select", "IL5", cwd=repo)
+    assert result.returncode == 1, result.stdout
+    expected = f"{LAB}:{invariant_line(repo / LAB, invariant)}:"
+    lines = [line for line in result.stdout.splitlines() if line.startswith(expected)]
+    assert any(f"`{invariant}`" in line and (" IL505 " in line) for line in lines), (
+        result.stdout
+    )
+    assert "Traceback" not in result.stderr
+
+
+def write_starter(repo: Path, body: str) -> None:
+    (repo / STARTER).write_text(body, "utf-8")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()
+
+
+def test_starter_exiting_non_zero_is_reported_with_its_output(repo: Path) -> None:
+    write_starter(repo, "print('about to fail')\nraise SystemExit(3)\n")
+    result = run_cli("check", "--select", "IL501", cwd=repo)
+    assert result.returncode == 1
+    assert (
+        "IL501 starter `code/lab-06-expert-parallel-routing/expert_routing.py` exited with status 3"
+        in result.stdout
+    )
+    assert "about to fail" in result.stdout
+
+
+def test_hanging_starter_with_lingering_child_is_killed_in_time(
+    repo: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    write_starter(
+        repo,
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import os, time; os.setsid(); time.sleep(600)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n",
+    )
+    start = time.monotonic()
+    result = run_cli(
+        "check", "--select", "IL50", "--timeout", "4", cwd=repo, timeout=60
+    )
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1
+    assert "IL502" in result.stdout
+    assert elapsed < 40
+    if pid_file.exists():  # in a PID namespace the pid is the namespace's, not ours
+        pid = int(pid_file.read_text())
+        assert not any(
+            pid_alive(pid) and _cmdline(pid).endswith("time.sleep(600)") for _ in [0]
+        )
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline")
+            .read_bytes()
+            .replace(b"\0", b" ")
+            .decode()
+            .strip()
+        )
+    except OSError:
+        return ""
+
+
+def test_no_exec_skips_execution(repo: Path) -> None:
+    write_starter(repo, "raise SystemExit(1)\n")
+    result = run_cli("check", "--no-exec", "--select", "IL5", cwd=repo)
+    assert result.returncode == 0
+    assert "execution:" not in result.stdout
+
+
+def test_routing_starter_without_invariants_is_reported(repo: Path) -> None:
+    page = repo / LAB
+    text = page.read_text("utf-8")
+    start, end = text.index("    invariants:\n"), text.index("references:\n")
+    page.write_text(text[:start] + text[end:], "utf-8")
+    result = run_cli("check", "--select", "IL507", cwd=repo)
+    assert result.returncode == 1
+    assert "IL507 routing starter" in result.stdout
+
+
+def test_missing_requirement_is_not_run_and_fails_under_require_all(repo: Path) -> None:
+    page = repo / LAB
+    text = page.read_text("utf-8").replace(
+        "    role: routing\n",
+        "    role: routing\n    requires: [no-such-distribution-xyz]\n",
+        1,
+    )
+    page.write_text(text, "utf-8")
+    relaxed = run_cli("check", "--select", "IL508", cwd=repo)
+    assert relaxed.returncode == 0
+    assert "was not run" in relaxed.stdout
+    strict = run_cli("check", "--select", "IL508", "--require-all", cwd=repo)
+    assert strict.returncode == 1
+    assert "IL508" in strict.stdout
