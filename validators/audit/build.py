@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from schema.models import LabFrontmatter
+from schema.models import LabFrontmatter, StarterRole
 from validators.audit import citations
 from validators.audit.consistency import Facts, find_all
 from validators.audit.guarantees import execution_cell, page_cells
@@ -123,7 +123,7 @@ def starter_entries(
     entries = []
     for lab in sorted(project.labs, key=lambda page: page.path):
         for starter in lab.model.starters:
-            routing = starter.role.value == "routing"
+            routing = starter.role is StarterRole.ROUTING
             entries.append(
                 StarterEntry(
                     path=starter.path,
