@@ -152,8 +152,9 @@ def moe_layer_on_rank(
     send_rows = torch.from_numpy(x_local[plan.tokens]).to(device)
     recv_rows = send_rows.new_empty((sum(recv_splits), d_model))
     # Chunk s of send_rows (send_splits[s] rows) goes to rank s; chunk r of
-    # recv_rows is filled from rank r. Nothing checks that recv_splits[r] equals
-    # what r actually sends: that agreement is the counts exchange's whole job.
+    # recv_rows is filled from rank r. Nothing compares recv_splits[r] with what r
+    # really sends before the rows move: a mismatch shows up later as rows in the
+    # wrong places or as a rank that aborts. Agreement is the counts' whole job.
     dist.all_to_all_single(
         recv_rows,
         send_rows,

@@ -21,8 +21,8 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         "dist-count-agreement",
     ),
     # Stale counts: the receiver never uses the exchanged counts and assumes it gets
-    # from each peer what it sends to it. gloo does not check: the missing rows are
-    # left as whatever the empty buffer held.
+    # from each peer what it sends to it. gloo does not check the sizes up front:
+    # rows land in the wrong places, or a rank aborts when more arrives than expected.
     "receive-counts-not-exchanged": (
         "recv_splits = counts_in.sum(axis=1).tolist()",
         "recv_splits = list(send_splits)",
