@@ -139,12 +139,13 @@ def moe_layer_on_rank(
     send_splits = rows_per_expert.reshape(world, per_rank).sum(axis=1).tolist()
     # Counts first: a receiver cannot size its buffer, nor split what arrives by
     # expert, until every sender has said how much is coming. Equal splits here:
-    # every rank sends L numbers to every rank.
-    counts_in = torch.empty(num_experts, dtype=torch.int64, device=device)
-    dist.all_to_all_single(counts_in, torch.from_numpy(rows_per_expert).to(device))
+    # every rank sends L numbers to every rank. (Megatron-Core all-gathers the
+    # counts instead; either way they arrive before any row moves.)
+    counts = torch.empty(num_experts, dtype=torch.int64, device=device)
+    dist.all_to_all_single(counts, torch.from_numpy(rows_per_expert).to(device))
     # Row r, column l: rows that rank r sends to this rank's local expert l. On a GPU
     # this copy to the host waits for the exchange (Megatron's CPU sync point).
-    counts_in = counts_in.reshape(world, per_rank).cpu().numpy()
+    counts_in = counts.reshape(world, per_rank).cpu().numpy()
     recv_splits = counts_in.sum(axis=1).tolist()
     # endregion: exchange-counts
 
