@@ -328,21 +328,18 @@ def further_reading_drifts(page: Page) -> bool:
 
 
 def foreign_reading_line(page: Page) -> int | None:
-    """A line inside the generated block that belongs to no footnote definition:
-    text `--fix` would otherwise overwrite."""
+    """A non-blank line inside the generated block that is not the first line of a
+    footnote definition (generated definitions are one line each): text the author
+    wrote, which `--fix` must not overwrite."""
     span = further_reading_span(page)
     if span is None or page.source is None:
         return None
-    owned = {
-        line
-        for f in page.structure.footnotes
-        for line in range(f.line, f.last_line + 1)
-    }
+    generated = {f.line for f in page.structure.footnotes}
     return next(
         (
             n
             for n in range(span[0], span[1] + 1)
-            if n not in owned and page.source.lines[n - 1].strip()
+            if n not in generated and page.source.lines[n - 1].strip()
         ),
         None,
     )
