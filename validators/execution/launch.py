@@ -234,7 +234,7 @@ def read_rank_logs(
     if attempt is None:
         return {}
     codes, root = exit_codes(launcher_output)
-    logs = {}
+    logs: dict[int, RankLog] = {}
     for folder in attempt.iterdir():
         if not (folder.is_dir() and folder.name.isdigit()):
             continue
@@ -260,7 +260,7 @@ def failing_ranks(logs: Mapping[int, RankLog]) -> list[RankLog]:
     return sorted(failed, key=lambda log: (not log.root_cause, log.rank))
 
 
-_STATUS = {
+_STATUS: dict[int | None, str] = {
     None: "no exit code reported",
     -signal.SIGTERM: "stopped by the launcher with SIGTERM",
     -signal.SIGKILL: "killed with SIGKILL",
