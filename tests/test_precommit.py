@@ -6,6 +6,7 @@ they are installed once however many repositories the tests make.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -207,8 +208,16 @@ def test_hooks_and_fix_agree_on_the_real_pages(
     """Whitespace fixers and ruff leave content/ and code/ alone, and `--fix` then
     changes nothing: the hooks and the excerpt fixer never fight."""
     files = git(repo_copy, "ls-files", "content", "code").split()
-    done = pre_commit(repo_copy, env, "run", "--files", *files)
+    # As after the Quick start, without activating it: the hooks find .venv/bin.
+    (repo_copy / ".venv").mkdir()
+    (repo_copy / ".venv/bin").symlink_to(BIN)
+    (repo_copy / ".git/info/exclude").write_text(".venv\n", "utf-8")
+    path = os.pathsep.join(
+        part for part in env["PATH"].split(os.pathsep) if Path(part) != BIN
+    )
+    done = pre_commit(repo_copy, {**env, "PATH": path}, "run", "--files", *files)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"infralens check \(static\)\.+Passed", done.stdout)
     fixed = infralens(repo_copy, "check", "--fix", "--no-exec", env=env)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert git(repo_copy, "status", "--porcelain") == ""
