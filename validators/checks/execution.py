@@ -211,14 +211,25 @@ def _plan(
         )
         return []
     limits = limits_from(project.config.execution, starter)
-    root = project.root
+    launch = starter.launch
+    common = {"launcher": launch.launcher, "backend": launch.backend}
+    counts = launch.processes if launch.launcher != "python" else [1]
     jobs = [
         _Planned(
-            Job(f"{starter.path}", "starter", Path(starter.path), root, limits),
+            Job(
+                _job_name(starter, n),
+                "starter",
+                Path(starter.path),
+                project.root,
+                limits,
+                processes=n,
+                **common,
+            ),
             page,
             index,
             starter,
         )
+        for n in counts
     ]
     if starter.checks and starter.invariants:
         statements = tuple((inv.id, inv.statement) for inv in starter.invariants)
@@ -226,14 +237,21 @@ def _plan(
             starter.checks,
             "invariants",
             Path(starter.checks),
-            root,
+            project.root,
             limits,
             starter=Path(starter.path),
             expected=tuple(inv.id for inv in starter.invariants),
             statements=statements,
+            **common,
         )
         jobs.append(_Planned(job, page, index, starter))
     return jobs
+
+
+def _job_name(starter: Starter, processes: int) -> str:
+    if starter.launch.launcher == "python":
+        return starter.path
+    return f"{starter.path} ({starter.launch.launcher}, {processes} processes)"
 
 
 def _runnable(project: Project, path: str) -> bool:
@@ -249,7 +267,7 @@ def _findings(plan: _Planned, result: JobResult) -> list[Finding]:
 
 def _starter_findings(plan: _Planned, process: ProcessResult) -> list[Finding]:
     line, column = plan.page.key_position(("starters", plan.starter_index, "path"))
-    path = plan.starter.path
+    path = plan.job.name
     if process.timed_out:
         return [
             at(

@@ -36,8 +36,14 @@ from validators.execution.sandbox import ProcessResult, detect_isolation
 
 CACHE_FORMAT = 1
 CACHE_DIR = Path(".infralens-cache", "exec")
-TOOLS = ("numpy", "pytest", "hypothesis")
-_OWN_MODULES = ("invariant_plugin.py", "runner.py", "sandbox.py", "supervise.py")
+TOOLS = ("numpy", "pytest", "hypothesis", "torch")
+_OWN_MODULES = (
+    "invariant_plugin.py",
+    "launch.py",
+    "runner.py",
+    "sandbox.py",
+    "supervise.py",
+)
 _HERE = Path(__file__).resolve().parent
 
 Result = ProcessResult | InvariantReport
@@ -98,6 +104,7 @@ def job_key(job: Job) -> str:
         _field(digest, "expected", invariant_id)
     for invariant_id, statement in sorted(job.statements):
         _field(digest, "statement", f"{invariant_id}\n{statement}")
+    _field(digest, "launch", f"{job.launcher} {job.processes} {job.backend}")
     _field(digest, "limits", json.dumps(dataclasses.asdict(job.limits), sort_keys=True))
     _field(digest, "python", sys.version)
     _field(digest, "tools", json.dumps(tool_versions(), sort_keys=True))

@@ -16,6 +16,7 @@ same result, locally and on CI.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import importlib.metadata
 import json
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from validators.execution import launch
 from validators.execution.invariant_plugin import MARKER
 from validators.execution.sandbox import Limits, ProcessResult, run_sandboxed
 
@@ -106,6 +108,10 @@ class Job:
     starter: Path | None = None
     expected: tuple[str, ...] = ()
     statements: tuple[tuple[str, str], ...] = ()
+    launcher: str = "python"
+    """`python` runs the file; `torchrun` starts ``processes`` ranks of it."""
+    processes: int = 1
+    backend: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +129,34 @@ def _relative(path: Path, repo_root: Path) -> str:
 
 
 def run_starter(
-    starter_path: Path, *, repo_root: Path, limits: Limits
+    starter_path: Path,
+    *,
+    repo_root: Path,
+    limits: Limits,
+    launcher: str = "python",
+    processes: int = 1,
+    backend: str | None = None,
 ) -> ProcessResult:
-    """Run a starter as a learner would: ``python <starter>`` (its folder on path)."""
+    """Run a starter as a learner would: ``python <starter>`` (its folder on path), or
+    under a launcher with one process per rank, all inside one sandbox: one timeout,
+    one set of limits and one process-tree clean-up cover every rank."""
     starter = (repo_root / starter_path).resolve()
-    return run_sandboxed([sys.executable, str(starter)], limits=limits)
+    if launcher == "python":
+        return run_sandboxed([sys.executable, str(starter)], limits=limits)
+    with tempfile.TemporaryDirectory(prefix="infralens-ranks-") as folder:
+        logs = Path(folder)
+        argv = launch.launch_argv(launcher, starter, processes=processes, log_dir=logs)
+        env = launch.launch_env(backend or "gloo")
+        process = run_sandboxed(argv, limits=limits, env=env)
+        if process.ok:
+            return process
+        ranks = launch.read_rank_logs(
+            logs,
+            launcher_output=process.output,
+            launcher_returncode=process.returncode,
+        )
+    failure = launch.describe_failure(ranks, processes=processes)
+    return dataclasses.replace(process, output=failure)
 
 
 def _is_invariant_mark(node: ast.expr) -> bool:
@@ -272,6 +301,7 @@ def run_invariant_checks(
     repo_root: Path,
     limits: Limits,
     expected: Sequence[str] = (),
+    loopback: bool = False,
 ) -> InvariantReport:
     """Run a checks file; report every invariant in ``expected`` or bound in the file.
 
@@ -282,8 +312,10 @@ def run_invariant_checks(
     with tempfile.TemporaryDirectory(prefix="infralens-pytest-") as folder:
         scratch = Path(folder)
         (scratch / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        argv = pytest_argv(checks, scratch)
         process = run_sandboxed(
-            pytest_argv(checks, scratch),
+            # Checks that open process groups need 127.0.0.1 inside the sandbox.
+            launch.with_loopback_up(argv) if loopback else argv,
             limits=limits,
             env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             # The checks import their starter as a sibling module.
@@ -296,9 +328,20 @@ def run_invariant_checks(
 
 def run_job(job: Job) -> ProcessResult | InvariantReport:
     if job.kind == "starter":
-        return run_starter(job.path, repo_root=job.repo_root, limits=job.limits)
+        return run_starter(
+            job.path,
+            repo_root=job.repo_root,
+            limits=job.limits,
+            launcher=job.launcher,
+            processes=job.processes,
+            backend=job.backend,
+        )
     return run_invariant_checks(
-        job.path, repo_root=job.repo_root, limits=job.limits, expected=job.expected
+        job.path,
+        repo_root=job.repo_root,
+        limits=job.limits,
+        expected=job.expected,
+        loopback=job.launcher != "python",
     )
 
 
