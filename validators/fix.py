@@ -97,7 +97,11 @@ def _reading_edit(page: Page) -> Edit | str | None:
         )
     first, last = span
     if last < first:
-        return Edit(first, first - 1, ("", *expected))
+        # Inserted under the heading: blank lines keep it apart from what follows,
+        # which would otherwise continue the last definition.
+        lines = page.source.lines
+        after = ("",) if first <= len(lines) and lines[first - 1].strip() else ()
+        return Edit(first, first - 1, ("", *expected, *after))
     return Edit(first, last, tuple(expected))
 
 

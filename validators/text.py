@@ -112,4 +112,7 @@ def _failure_at(data: bytes, error: UnicodeDecodeError) -> DecodeFailure:
         line_start = len(_BOM_BYTES)
     line = len(_LINE_BREAK.findall(before.decode("utf-8", errors="replace"))) + 1
     column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
-    return DecodeFailure(line, column, f"byte 0x{data[error.start]:02x} is not UTF-8")
+    reason = f"byte 0x{data[error.start]:02x} is not UTF-8"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        reason += " (the file starts with a UTF-16 byte-order mark)"
+    return DecodeFailure(line, column, reason)

@@ -395,3 +395,38 @@ def test_fix_reports_what_it_did(repo: Path) -> None:
     starter.write_bytes(starter.read_bytes().replace(DRIFT_OLD, DRIFT_NEW))
     result: Run = infralens(repo, "--fix")
     assert f"fixed {LAB}" in result.stderr
+
+
+def test_fix_never_writes_outside_the_repository(repo: Path) -> None:
+    page, starter = repo / LAB, repo / STARTER
+    outside = repo.parent / "elsewhere.md"
+    page.rename(outside)
+    page.symlink_to(outside)
+    starter.write_bytes(starter.read_bytes().replace(DRIFT_OLD, DRIFT_NEW))
+    before = outside.read_bytes()
+    result = infralens(repo, "--fix")
+    assert result.returncode == 1
+    assert "outside the repository" in result.stderr
+    assert outside.read_bytes() == before
+    assert page.is_symlink()
+
+
+def test_further_reading_generated_under_a_last_heading_without_newline(
+    repo: Path,
+) -> None:
+    page = repo / LAB
+    data = page.read_bytes()
+    heading = data.index(b"## Further reading")
+    page.write_bytes(data[: heading + len(b"## Further reading")])
+    fixed = fix_cleanly(repo)
+    assert fixed == data
+
+
+def test_further_reading_generated_above_text_keeps_it_apart(repo: Path) -> None:
+    page = repo / LAB
+    data = page.read_bytes()
+    heading = data.index(b"## Further reading")
+    page.write_bytes(data[:heading] + b"## Further reading\nSee also the handbook.\n")
+    fixed = fix_cleanly(repo)
+    assert fixed.endswith(b"(official)\n\nSee also the handbook.\n")
+    assert fixed[:heading] == data[:heading]

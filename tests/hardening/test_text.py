@@ -211,3 +211,12 @@ def test_yaml_line_separators_do_not_shift_lines(repo: Path) -> None:
     page.write_bytes(data)
     result = infralens(repo)
     assert result.at(LAB, "IL010") == [(line_of(data, b"handbook_section"), 1)]
+
+
+def test_utf16_page_is_named_as_such(repo: Path) -> None:
+    page = repo / LAB
+    page.write_bytes(page.read_text("utf-8").encode("utf-16"))
+    result = infralens(repo)
+    assert result.returncode == 1
+    assert result.at(LAB, "IL008") == [(1, 1)]
+    assert "UTF-16" in result.stdout
