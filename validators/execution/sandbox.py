@@ -249,11 +249,36 @@ def _kill_group(pgid: int) -> None:
 def _stop(pid: int, iso: Isolation, now: float) -> float | None:
     """Begin killing a run; when to escalate to the process group, if ever."""
     if iso.pid_namespace:  # the kernel empties the namespace once its PID 1 is gone
+        namespace_init = _children(pid)
         _kill_group(pid)
+        # The namespace's PID 1 only finishes exiting after every process inside it is
+        # gone; wait for that, so nothing from the run outlives the call.
+        _wait_until_gone(namespace_init, time.monotonic() + _GRACE_S * 5)
         return None
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)  # the supervisor kills its whole tree
     return now + _GRACE_S
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in "ZX"
+
+
+def _wait_until_gone(pids: list[int], deadline: float) -> None:
+    while any(not _gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _open_pidfd(pid: int) -> int | None:
