@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.hardening.conftest import LAB, STARTER, Run, infralens, line_of, snapshot
+from validators import fix
 from validators.markdown import structure_of
 from validators.text import decode
 
@@ -430,3 +431,42 @@ def test_further_reading_generated_above_text_keeps_it_apart(repo: Path) -> None
     fixed = fix_cleanly(repo)
     assert fixed.endswith(b"(official)\n\nSee also the handbook.\n")
     assert fixed[:heading] == data[:heading]
+
+
+def test_write_atomic_uses_a_temporary_file_beside_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "page.md"
+    target.write_bytes(b"old\n")
+    target.chmod(0o604)
+    made: list[str] = []
+    real_mkstemp = fix.tempfile.mkstemp
+
+    def recording_mkstemp(**kwargs: str) -> tuple[int, str]:
+        handle, name = real_mkstemp(**kwargs)
+        made.append(name)
+        return handle, name
+
+    monkeypatch.setattr(fix.tempfile, "mkstemp", recording_mkstemp)
+    fix.write_atomic(target, b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert target.stat().st_mode & 0o7777 == 0o604
+    [temporary] = made
+    assert Path(temporary).parent == tmp_path
+    assert not Path(temporary).exists()
+
+
+def test_write_atomic_leaves_the_old_file_whole_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "page.md"
+    target.write_bytes(b"old\n")
+
+    def failing_fsync(_fd: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fix.os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="disk full"):
+        fix.write_atomic(target, b"new\n")
+    assert target.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.md"]
