@@ -21,10 +21,17 @@ from validators.audit.execution_status import starter_jobs
 from validators.audit.model import GUARANTEES, STATUSES
 from validators.audit.render.html import prose
 from validators.audit.render.markdown import escape
+from validators.checks import execution
 from validators.cli import UsageError
 from validators.config import load_config
+from validators.engine import Options
 from validators.execution.cache import ExecCache
-from validators.execution.runner import InvariantReport, InvariantResult
+from validators.execution.runner import (
+    InvariantReport,
+    InvariantResult,
+    Job,
+    JobResult,
+)
 from validators.execution.sandbox import ProcessResult
 from validators.project import load_project
 
@@ -320,8 +327,8 @@ def _store(repo: Path, *, invariant_status: str) -> None:
     cache = ExecCache(repo)
     process = ProcessResult(0, False, "", 0, 0.1, ())
     for lab in project.labs:
-        for starter in lab.model.starters:
-            for job in starter_jobs(project, starter):
+        for index, starter in enumerate(lab.model.starters):
+            for job in starter_jobs(project, lab, index):
                 result = (
                     process
                     if job.kind == "starter"
@@ -345,7 +352,44 @@ def _execution(document: dict[str, Any]) -> dict[str, Any]:
     return lab["guarantees"]["execution"]
 
 
+def numpy_only(repo: Path) -> None:
+    """Drop the distributed starter (it needs torch, and minutes to run) from the copy."""
+    page = repo / LAB
+    text = page.read_text("utf-8")
+    start = text.index(
+        "  - path: code/lab-06-expert-parallel-routing/expert_routing_dist.py"
+    )
+    page.write_text(text[:start] + text[text.index("references:", start) :], "utf-8")
+
+
+def test_audit_plans_exactly_the_jobs_run_labs_runs(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every routing starter, torchrun ones included: same jobs, so same cache keys."""
+    project = load_project(repo, load_config(repo))
+    submitted: list[Job] = []
+
+    def record(jobs: list[Job], **_: object) -> list[JobResult]:
+        submitted.extend(jobs)
+        return [JobResult(job, ProcessResult(0, False, "", 0, 0.0, ())) for job in jobs]
+
+    monkeypatch.setattr(execution, "run_many", record)
+    # As if torch were installed, so torchrun starters are planned here too.
+    monkeypatch.setattr(execution, "missing_requirements", lambda _: [])
+    execution.run_labs(project, project.labs, Options())
+    planned = [
+        job
+        for lab in project.labs
+        for index, starter in enumerate(lab.model.starters)
+        if starter.role.value == "routing"
+        for job in starter_jobs(project, lab, index)
+    ]
+    assert planned == submitted
+    assert len(submitted) > 2  # the NumPy starter, its checks, and torchrun runs
+
+
 def test_cached_pass_verifies_and_an_edit_unverifies(repo: Path) -> None:
+    numpy_only(repo)
     _store(repo, invariant_status="passed")
     document = audit_json(repo, "--no-exec")
     assert _execution(document)["status"] == "pass"
@@ -359,6 +403,7 @@ def test_cached_pass_verifies_and_an_edit_unverifies(repo: Path) -> None:
 
 
 def test_cached_failure_fails_execution(repo: Path) -> None:
+    numpy_only(repo)
     _store(repo, invariant_status="failed")
     document = audit_json(repo, "--no-exec")
     assert _execution(document)["status"] == "fail"
@@ -371,6 +416,7 @@ def test_cached_failure_fails_execution(repo: Path) -> None:
 @pytest.mark.slow
 def test_a_real_run_is_found_again_by_a_cache_only_audit(repo: Path) -> None:
     """The audit looks results up with the keys `infralens check` stores them under."""
+    numpy_only(repo)
     executed = audit_json(repo)
     assert executed["executed"] is True
     assert _execution(executed)["status"] == "pass"

@@ -2,22 +2,23 @@
 deterministic passing result stored for its *current* content?
 
 The cache (``validators.execution.cache``) names a result by ``job_key(job)``: a
-digest of the files a job runs and imports, the invariants it must prove, its limits,
-the interpreter, the tools and the isolation. The audit rebuilds the same jobs and
-looks their keys up; it never runs anything itself. A routing starter is ``passed``
-when its own run and its checks run are both stored and both passed, ``failed`` when
-either is stored and failed, and ``missing`` otherwise.
+digest of the files a job runs and imports, the invariants it must prove, its limits
+and launch, the interpreter, the tools and the isolation. The audit has ``run_labs``'
+own planner build the same jobs and looks their keys up; it never runs anything.
+
+A routing starter is ``passed`` when every job planned for it (a run per world size,
+and its checks) is stored and passed; ``failed`` when any stored one failed;
+``missing`` otherwise, including when it would not run here (a requirement missing).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from schema.models import LabFrontmatter, Starter, StarterRole
 from validators.audit.model import CacheState
-from validators.checks.execution import limits_from
+from validators.checks import execution
 from validators.execution.cache import ExecCache, Result
 from validators.execution.runner import InvariantReport, Job
+from validators.page import Page
 from validators.project import Project
 
 
@@ -25,8 +26,8 @@ def cache_states(project: Project) -> dict[str, CacheState]:
     """Routing starter path → what the cache holds for its current content."""
     cache = ExecCache(project.root)
     return {
-        starter.path: cached_state(cache, starter_jobs(project, starter))
-        for starter in _routing(project)
+        starter.path: cached_state(cache, starter_jobs(project, page, index))
+        for page, index, starter in _routing(project)
     }
 
 
@@ -45,37 +46,23 @@ def passed(result: Result) -> bool:
     return result.ok
 
 
-def starter_jobs(project: Project, starter: Starter) -> list[Job]:
-    """The jobs `infralens check` runs for a routing starter, as the cache keys them.
+def starter_jobs(project: Project, page: Page, index: int) -> list[Job]:
+    """The jobs `infralens check` plans for the page's ``index``-th starter.
 
-    Mirrors what ``validators.checks.execution.run_labs`` plans (a starter run, and a
-    checks run when invariants and a checks file are named), with its limits; a
-    difference would make every lookup miss.
+    ``run_labs``' own planner builds them, so the keys cannot drift from the ones
+    results were stored under; its findings and records are not wanted here. A
+    starter that would not run (a missing file or requirement) plans no job.
     """
-    root = project.root
-    limits = limits_from(project.config.execution, starter)
-    jobs = [Job(starter.path, "starter", Path(starter.path), root, limits)]
-    if starter.checks and starter.invariants:
-        jobs.append(
-            Job(
-                starter.checks,
-                "invariants",
-                Path(starter.checks),
-                root,
-                limits,
-                starter=Path(starter.path),
-                expected=tuple(inv.id for inv in starter.invariants),
-                statements=tuple((inv.id, inv.statement) for inv in starter.invariants),
-            )
-        )
-    return jobs
+    starter = page.model.starters[index]
+    planned = execution._plan(project, page, index, starter, [], [])
+    return [plan.job for plan in planned]
 
 
-def _routing(project: Project) -> list[Starter]:
+def _routing(project: Project) -> list[tuple[Page, int, Starter]]:
     return [
-        starter
+        (page, index, starter)
         for page in sorted(project.labs, key=lambda page: page.path)
         if isinstance(page.model, LabFrontmatter)
-        for starter in page.model.starters
+        for index, starter in enumerate(page.model.starters)
         if starter.role is StarterRole.ROUTING
     ]
