@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from validators import engine
-from validators.config import Config, ConfigError, load_config
+from validators.config import Config, ConfigError, ExecutionConfig, load_config
 from validators.fix import fix_page
 from validators.project import load_project
 from validators.registry import all_rules
@@ -131,7 +134,7 @@ def _declares_infralens(path: Path) -> bool:
 def use_color(choice: str, stream: object) -> bool:
     if choice != "auto":
         return choice == "always"
-    return "NO_COLOR" not in os.environ and bool(
+    return not os.environ.get("NO_COLOR") and bool(
         getattr(stream, "isatty", lambda: False)()
     )
 
@@ -151,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and the like
+        return EXIT_OK
     except Exception as error:
         print(
             f"infralens: internal error: {type(error).__name__}: {error}",
@@ -189,20 +194,31 @@ def _override(config: Config, args: argparse.Namespace) -> Config:
         update["select"] = _codes(args.select)
     if getattr(args, "ignore", None):
         update["ignore"] = [*config.ignore, *_codes(args.ignore)]
-    execution = {}
-    if getattr(args, "timeout", None):
-        if args.timeout <= 0:
-            raise UsageError("--timeout must be positive")
+    execution: dict[str, object] = {}
+    if getattr(args, "timeout", None) is not None:
         execution["timeout_s"] = args.timeout
     if getattr(args, "jobs", None) is not None:
         execution["jobs"] = max(args.jobs, 0)
     if execution:
-        update["execution"] = config.execution.model_copy(update=execution)
+        try:
+            update["execution"] = ExecutionConfig.model_validate(
+                {**config.execution.model_dump(), **execution}
+            )
+        except ValidationError as error:
+            raise UsageError(
+                "--timeout must be positive and at most 600 seconds"
+            ) from error
     return config.model_copy(update=update)
 
 
 def _codes(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    for part in parts:
+        if not re.fullmatch(r"IL[0-9]{0,3}", part):
+            raise UsageError(
+                f"`{part}` is not a rule code or prefix such as IL3 or IL301"
+            )
+    return parts
 
 
 def check(args: argparse.Namespace) -> int:

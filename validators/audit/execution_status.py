@@ -50,12 +50,16 @@ def starter_jobs(project: Project, page: Page, index: int) -> list[Job]:
     """The jobs `infralens check` plans for the page's ``index``-th starter.
 
     ``run_labs``' own planner builds them, so the keys cannot drift from the ones
-    results were stored under; its findings and records are not wanted here. A
-    starter that would not run (a missing file or requirement) plans no job.
+    results were stored under. A starter that would not run (a missing file or
+    requirement) plans no job.
     """
     starter = page.model.starters[index]
-    planned = execution._plan(project, page, index, starter, [], [])
-    return [plan.job for plan in planned]
+    paths = [starter.path, *([starter.checks] if starter.checks else [])]
+    if not all(execution.runnable(project, path) for path in paths):
+        return []
+    if execution.missing_requirements(starter.requires):
+        return []
+    return execution.plan_jobs(project, starter)
 
 
 def _routing(project: Project) -> list[tuple[Page, int, Starter]]:

@@ -191,7 +191,7 @@ def _plan(
             )
         )
     paths = [starter.path, *([starter.checks] if starter.checks else [])]
-    if not all(_runnable(project, path) for path in paths):
+    if not all(runnable(project, path) for path in paths):
         return []  # IL101/IL102 already say why
     missing = missing_requirements(starter.requires)
     if missing:
@@ -210,41 +210,42 @@ def _plan(
             RunRecord(page.path, starter.path, "starter", "not-run", note=note)
         )
         return []
+    return [_Planned(job, page, index, starter) for job in plan_jobs(project, starter)]
+
+
+def plan_jobs(project: Project, starter: Starter) -> list[Job]:
+    """The runs a routing starter needs: one per world size, then its checks."""
     limits = limits_from(project.config.execution, starter)
     launch = starter.launch
     common = {"launcher": launch.launcher, "backend": launch.backend}
     counts = launch.processes if launch.launcher != "python" else [1]
+    path = Path(starter.path)
     jobs = [
-        _Planned(
-            Job(
-                _job_name(starter, n),
-                "starter",
-                Path(starter.path),
-                project.root,
-                limits,
-                processes=n,
-                **common,
-            ),
-            page,
-            index,
-            starter,
+        Job(
+            _job_name(starter, n),
+            "starter",
+            path,
+            project.root,
+            limits,
+            processes=n,
+            **common,
         )
         for n in counts
     ]
     if starter.checks and starter.invariants:
-        statements = tuple((inv.id, inv.statement) for inv in starter.invariants)
-        job = Job(
-            starter.checks,
-            "invariants",
-            Path(starter.checks),
-            project.root,
-            limits,
-            starter=Path(starter.path),
-            expected=tuple(inv.id for inv in starter.invariants),
-            statements=statements,
-            **common,
+        jobs.append(
+            Job(
+                starter.checks,
+                "invariants",
+                Path(starter.checks),
+                project.root,
+                limits,
+                starter=path,
+                expected=tuple(inv.id for inv in starter.invariants),
+                statements=tuple((inv.id, inv.statement) for inv in starter.invariants),
+                **common,
+            )
         )
-        jobs.append(_Planned(job, page, index, starter))
     return jobs
 
 
@@ -254,7 +255,7 @@ def _job_name(starter: Starter, processes: int) -> str:
     return f"{starter.path} ({starter.launch.launcher}, {processes} processes)"
 
 
-def _runnable(project: Project, path: str) -> bool:
+def runnable(project: Project, path: str) -> bool:
     resolved = resolve_inside(project.root, path, "code")
     return resolved.path is not None and resolved.path.is_file()
 
