@@ -171,9 +171,10 @@ def test_excerpt_source_missing(repo: Path) -> None:
 
 
 def test_broken_region_markers_are_reported(repo: Path) -> None:
-    edit(repo / STARTER, "# endregion: capacity", "# endregion: capacty")
+    line = edit(repo / STARTER, "# endregion: capacity", "# endregion: capacty")
     found = codes(repo)
-    assert (LAB, next(line for p, line, c in found if c == "IL204"), "IL204") in found
+    assert (STARTER, line, "IL204") in found
+    assert any(path == LAB and code == "IL204" for path, _, code in found)
 
 
 def test_fence_too_short_for_the_excerpt(repo: Path) -> None:
@@ -268,3 +269,22 @@ def test_link_leaving_the_repository(repo: Path) -> None:
         repo / LAB, "(../handbook/expert-parallel-routing.md)", "(../../../outside.md)"
     )
     assert (LAB, line, "IL401") in codes(repo)
+
+
+def test_page_suppression_does_not_silence_a_source_file_finding(repo: Path) -> None:
+    line = edit(repo / STARTER, "# endregion: capacity", "# endregion: capacty")
+    page = repo / LAB
+    lines = page.read_text("utf-8").split("\n")
+    # A comment on the page whose next line has the source finding's line number.
+    lines.insert(line - 2, "<!-- infralens-ignore IL204: unrelated -->")
+    page.write_text("\n".join(lines), "utf-8")
+    assert (STARTER, line, "IL204") in codes(repo)
+
+
+def test_symlinked_page_leading_outside_is_not_loaded(
+    repo: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_text("no frontmatter here\n", "utf-8")
+    (repo / "content/labs/outside.md").symlink_to(outside)
+    assert not any(path == "content/labs/outside.md" for path, _, _ in codes(repo))

@@ -99,7 +99,8 @@ def apply(page: Page, findings: Iterable[Finding]) -> list[Finding]:
     used: set[tuple[int, str]] = set()
     kept = []
     for finding in findings:
-        match = by_target.get(finding.line)
+        # A comment on a page only speaks for that page's own lines.
+        match = by_target.get(finding.line) if finding.path == page.path else None
         if match is None or finding.code not in match.codes:
             kept.append(finding)
         else:
