@@ -247,7 +247,7 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def run_notes(runs: list[engine.execution.RunRecord]) -> list[str]:
+def run_notes(runs: list[engine.RunRecord]) -> list[str]:
     notes = [run.note for run in runs if run.note]
     executed = [run for run in runs if run.status != "not-run"]
     if executed:

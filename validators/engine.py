@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from validators.checks import execution, suppressions
+from validators.checks import suppressions
+from validators.checks.execution_rules import RunRecord
 from validators.config import Config
 from validators.diagnostics import Finding
 from validators.page import Page
@@ -29,7 +30,7 @@ class Outcome:
     project: Project
     checked: list[str]
     findings: list[Finding] = field(default_factory=list)
-    runs: list[execution.RunRecord] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
 
 
 def select_pages(project: Project, paths: Sequence[str]) -> list[str]:
@@ -53,6 +54,8 @@ def check_pages(project: Project, selected: Sequence[str], options: Options) -> 
         for check in all_checks():
             raw[path].extend(check.run(page, project))
     if options.execute:
+        from validators.checks import execution  # the sandbox only when it is used
+
         records, found = execution.run_labs(
             project, [project.pages[p] for p in selected], options
         )

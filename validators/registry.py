@@ -49,8 +49,8 @@ def all_checks() -> tuple[Check, ...]:
 
 
 def all_rules() -> dict[str, Rule]:
-    from validators.checks import execution, suppressions
+    from validators.checks import execution_rules, suppressions
 
     rules = [rule for check in all_checks() for rule in check.rules]
-    rules += [*execution.RULES, *suppressions.RULES]
+    rules += [*execution_rules.RULES, *suppressions.RULES]
     return dict(sorted((rule.code, rule) for rule in rules))
