@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import copy_repo
+
 REPO = Path(__file__).resolve().parents[2]
 LAB = "content/labs/lab-06-expert-parallel-routing.md"
 HANDBOOK = "content/handbook/expert-parallel-routing.md"
 STARTER = "code/lab-06-expert-parallel-routing/expert_routing.py"
-COPIED = ("content", "code", "pyproject.toml")
 _FINDING = re.compile(
     r"^(?P<path>[^\s:]+):(?P<line>\d+):(?P<column>\d+): (?P<code>IL\d{3}) (?P<message>.*)$",
     re.MULTILINE,
@@ -58,20 +58,6 @@ class Run:
 
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
-
-
-def copy_repo(destination: Path) -> Path:
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(
-                source,
-                destination / name,
-                ignore=shutil.ignore_patterns("__pycache__", ".infralens-cache"),
-            )
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def infralens(root: Path, *args: str) -> Run:
