@@ -4,8 +4,8 @@ is reported in bounded time with nothing left running."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import re
 import time
 from pathlib import Path
 
@@ -44,12 +44,20 @@ def invariant_line(page: Path, invariant: str) -> int:
 def test_repository_runs_starters_and_serves_the_second_run_from_cache(
     repo: Path,
 ) -> None:
-    first = run_cli("check", "--strict", cwd=repo)
+    # Without the dist extra the torch starter is reported as not run (a warning),
+    # so only the NumPy starter and its checks run.
+    has_torch = importlib.util.find_spec("torch") is not None
+    runs = 6 if has_torch else 2
+    flags = ["--strict"] if has_torch else []
+    first = run_cli("check", *flags, cwd=repo)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert re.search(r"execution: 6 runs, 0 from cache", first.stdout), first.stdout
-    second = run_cli("check", "--strict", cwd=repo)
+    assert f"execution: {runs} runs, 0 from cache" in first.stdout, first.stdout
+    assert (
+        has_torch or "expert_routing_dist.py was not run: missing torch" in first.stdout
+    )
+    second = run_cli("check", *flags, cwd=repo)
     assert second.returncode == 0
-    assert "execution: 6 runs, 6 from cache" in second.stdout
+    assert f"execution: {runs} runs, {runs} from cache" in second.stdout
 
 
 def test_no_cache_forces_a_run(numpy_repo: Path) -> None:

@@ -132,7 +132,8 @@ def _ending(piece: str) -> str:
 
 def fix_page(page: Page, project: Project) -> FixResult:
     if page.source is None:
-        return FixResult(page.path, changed=False, problem="page could not be read")
+        reason = page.findings[0].message if page.findings else "page could not be read"
+        return FixResult(page.path, changed=False, problem=f"not fixed: {reason}")
     edits = plan(page, project)
     if isinstance(edits, str):
         return FixResult(

@@ -54,6 +54,18 @@ def page_kind(relative: str) -> str:
 
 def load_page(root: Path, relative: str) -> Page:
     page = Page(relative, page_kind(relative))
+    if not (root / relative).resolve().is_relative_to(root.resolve()):
+        page.findings.append(
+            at(
+                relative,
+                1,
+                1,
+                "IL013",
+                "page is a symlink leading outside the repository; it is not read",
+                "move the page into the repository",
+            )
+        )
+        return page
     decoded = text_loader.read(root / relative)
     if isinstance(decoded, text_loader.DecodeFailure):
         page.findings.append(

@@ -122,10 +122,7 @@ def discover(root: Path) -> list[str]:
             found.extend(
                 f"{folder}/{p.name}"
                 for p in sorted(base.iterdir())
-                # A symlinked page that leads out of the repository is not ours.
-                if p.suffix == ".md"
-                and p.is_file()
-                and p.resolve().is_relative_to(root.resolve())
+                if p.suffix == ".md" and p.is_file()
             )
     return found
 

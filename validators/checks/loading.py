@@ -93,6 +93,15 @@ RULES = (
         "LF and CRLF lines in one file\n",
         "CRLF only, or LF only\n",
     ),
+    Rule(
+        "IL013",
+        "page-outside-repository",
+        "A page in `content/` is a file of this repository, not a symlink leading out of it.",
+        E,
+        "A page whose bytes live elsewhere is not reviewed with the repository, and `--fix` must never write outside it.",
+        "content/labs/lab-08.md -> /tmp/lab-08.md\n",
+        "content/labs/lab-08.md (a regular file)\n",
+    ),
 )
 
 
