@@ -185,3 +185,34 @@ def test_missing_requirement_is_not_run_and_fails_under_require_all(
     strict = run_cli("check", "--select", "IL508", "--require-all", cwd=repo)
     assert strict.returncode == 1
     assert "IL508" in strict.stdout
+
+
+CHECKS = "code/lab-06-expert-parallel-routing/invariants_expert_routing.py"
+
+
+def test_checks_that_cannot_be_collected_say_why(numpy_repo: Path) -> None:
+    checks = numpy_repo / CHECKS
+    checks.write_text(
+        checks.read_text("utf-8") + "\nimport no_such_module_xyz\n", "utf-8"
+    )
+    result = run_cli("check", "--select", "IL50", cwd=numpy_repo)
+    assert result.returncode == 1
+    assert "IL503" not in result.stdout
+    assert "could not be collected" in result.stdout
+    assert "no_such_module_xyz" in result.stdout
+
+
+def test_two_unbound_checks_are_two_findings(numpy_repo: Path) -> None:
+    checks = numpy_repo / CHECKS
+    checks.write_text(
+        checks.read_text("utf-8")
+        + "\n\ndef test_unbound():\n    pass\n\n\n"
+        + '@pytest.mark.invariant("not-stated")\ndef test_other():\n    pass\n',
+        "utf-8",
+    )
+    result = run_cli("check", "--select", "IL504", cwd=numpy_repo)
+    assert result.returncode == 1
+    lines = [line for line in result.stdout.splitlines() if " IL504 " in line]
+    assert len(lines) == 2, result.stdout
+    assert any("test_unbound" in line for line in lines)
+    assert any("`not-stated`" in line for line in lines)

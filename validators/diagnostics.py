@@ -19,7 +19,7 @@ class Finding:
     line: int
     column: int
     code: str
-    message: str = field(compare=False)
+    message: str  # two different problems at one place are two findings
     severity: Severity = field(default=Severity.ERROR, compare=False)
     hint: str = field(default="", compare=False)
     name: str = field(default="", compare=False)

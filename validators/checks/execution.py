@@ -15,6 +15,7 @@ from validators.execution.cache import ExecCache
 from validators.execution.launch import missing_requirements
 from validators.execution.progress import ProgressLine
 from validators.execution.runner import (
+    NO_TEST_BOUND,
     InvariantReport,
     InvariantResult,
     Job,
@@ -255,7 +256,7 @@ def _status_finding(
         return at(
             path, line, column, "IL506", f"invariant `{result.id}`: {result.detail}"
         )
-    if result.status == "error" and not result.tests:
+    if result.status == "error" and result.detail == NO_TEST_BOUND:
         return at(
             path,
             line,
@@ -264,6 +265,8 @@ def _status_finding(
             f"invariant `{result.id}` has no check bound to it",
             'bind a test with `@pytest.mark.invariant("' + result.id + '")`',
         )
+    # A failing test, or checks that could not run at all (an import or syntax
+    # error while collecting): either way the invariant is not proved.
     first, _, rest = result.detail.partition("\n")
     return at(
         path,

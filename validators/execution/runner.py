@@ -42,6 +42,7 @@ PLUGIN = "validators.execution.invariant_plugin"
 # ``-p validators...`` finds ours even where an unrelated ``validators`` is installed.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DETAIL_CAP = 2000
+NO_TEST_BOUND = "no test is bound to it"
 
 Status = Literal["passed", "failed", "error", "timeout"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout")
@@ -251,7 +252,7 @@ def _verdict(invariant_id: str, bound: Sequence[CheckOutcome]) -> InvariantResul
     """Worst first: a failed test refutes the invariant; an error leaves it unknown."""
     names = tuple(test.nodeid for test in bound)
     if not bound:
-        return InvariantResult(invariant_id, "error", "no test is bound to it", names)
+        return InvariantResult(invariant_id, "error", NO_TEST_BOUND, names)
     for status in ("failed", "error"):
         hit = next((test for test in bound if test.outcome == status), None)
         if hit is not None:
