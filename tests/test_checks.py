@@ -290,3 +290,39 @@ def test_symlinked_page_leading_outside_is_reported_not_read(
     found = {(path, code) for path, _, code in codes(repo)}
     assert ("content/labs/outside.md", "IL013") in found
     assert ("content/labs/outside.md", "IL001") not in found
+
+
+def _configure(repo: Path, table: str) -> None:
+    pyproject = repo / "pyproject.toml"
+    text = pyproject.read_text("utf-8")
+    pyproject.write_text(
+        text.replace("[tool.infralens]\n", f"[tool.infralens]\n{table}\n"), "utf-8"
+    )
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        'select = ["IL999"]',
+        'ignore = ["IL9"]',
+        'severity = { IL998 = "warning" }',
+        'claim_sections = { labs = ["common-misunderstanding"] }',
+    ],
+)
+def test_configuration_that_would_silently_check_nothing_is_refused(
+    repo: Path, table: str
+) -> None:
+    from tests.helpers import run_cli
+
+    _configure(repo, table)
+    result = run_cli("check", "--no-exec", cwd=repo)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "invalid configuration" in result.stderr
+
+
+def test_select_naming_no_rule_is_a_usage_error(repo: Path) -> None:
+    from tests.helpers import run_cli
+
+    result = run_cli("check", "--no-exec", "--select", "IL999", cwd=repo)
+    assert result.returncode == 2
+    assert "matches no rule" in result.stderr

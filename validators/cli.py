@@ -17,7 +17,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from validators import engine
-from validators.config import Config, ConfigError, ExecutionConfig, load_config
+from validators.config import (
+    Config,
+    ConfigError,
+    ExecutionConfig,
+    load_config,
+    unknown_code,
+)
 from validators.fix import fix_page
 from validators.project import load_project
 from validators.registry import all_rules
@@ -218,6 +224,9 @@ def _codes(text: str) -> list[str]:
             raise UsageError(
                 f"`{part}` is not a rule code or prefix such as IL3 or IL301"
             )
+        problem = unknown_code(part)
+        if problem:
+            raise UsageError(problem)
     return parts
 
 

@@ -113,9 +113,46 @@ def load_config(root: Path, override: Path | None = None) -> Config:
     if not isinstance(table, dict):
         raise ConfigError(f"{path.name}: `tool.infralens` must be a table")
     try:
-        return Config.model_validate(table)
+        config = Config.model_validate(table)
     except ValidationError as error:
         raise ConfigError(f"{path.name}: {describe(error)}") from error
+    problems = [*unknown_codes(config), *unknown_sections(config)]
+    if problems:
+        raise ConfigError(f"{path.name}: invalid configuration: " + "; ".join(problems))
+    return config
+
+
+def unknown_code(code: str) -> str | None:
+    """Why a well-formed code or prefix matches no rule (a typo that would silently
+    turn checks off), or None when it matches one."""
+    from validators.registry import all_rules
+
+    if any(known.startswith(code) for known in all_rules()):
+        return None
+    return f"`{code}` matches no rule (`infralens rule --all` lists them)"
+
+
+def unknown_codes(config: Config) -> list[str]:
+    named = [
+        *config.select,
+        *config.ignore,
+        *config.severity,
+        *(code for codes in config.per_file_ignores.values() for code in codes),
+    ]
+    return [problem for code in named if (problem := unknown_code(code))]
+
+
+def unknown_sections(config: Config) -> list[str]:
+    """Lab claim sections must be real lab sections; handbook headings are free."""
+    from validators.checks.structure import LAB_SECTIONS
+
+    known = {slug for slug, _ in LAB_SECTIONS} | {"*"}
+    return [
+        f"`tool.infralens.claim_sections.labs`: `{slug}` is not a lab section "
+        f"(known: {', '.join(sorted(known - {'*'}))})"
+        for slug in config.claim_sections.get("labs", [])
+        if slug not in known
+    ]
 
 
 def describe(error: ValidationError) -> str:
