@@ -326,3 +326,20 @@ def test_select_naming_no_rule_is_a_usage_error(repo: Path) -> None:
     result = run_cli("check", "--no-exec", "--select", "IL999", cwd=repo)
     assert result.returncode == 2
     assert "matches no rule" in result.stderr
+
+
+@pytest.mark.parametrize("page_path", [HANDBOOK, LAB])
+def test_missing_further_reading_is_reported_and_added_by_fix(
+    repo: Path, page_path: str
+) -> None:
+    from tests.helpers import run_cli
+
+    page = repo / page_path
+    original = page.read_text("utf-8")
+    page.write_text(
+        original[: original.index("## Further reading")].rstrip("\n") + "\n", "utf-8"
+    )
+    assert any(path == page_path and code == "IL011" for path, _, code in codes(repo))
+    fixed = run_cli("check", "--no-exec", "--fix", cwd=repo)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert page.read_text("utf-8") == original

@@ -83,6 +83,11 @@ def _fence_edit(page: Page, fence: Fence, expected: excerpts.ExcerptText) -> Edi
 
 
 def _reading_edit(page: Page) -> Edit | str | None:
+    expected = excerpts.further_reading_lines(page)
+    if expected and excerpts.further_reading_span(page) is None:
+        # No Further reading at all: it is the last section, so it goes at the end.
+        end = len(page.source.lines)
+        return Edit(end + 1, end, ("", "## Further reading", "", *expected))
     if not excerpts.further_reading_drifts(page):
         return None
     expected = excerpts.further_reading_lines(page)
@@ -166,13 +171,25 @@ def _verify(page: Page, updated: SourceText, project: Project) -> str:
     """The fixed page must parse into the same blocks it had, and be clean of
     everything `--fix` repairs."""
     after = structure_of(updated, page.frontmatter_end)
-    if _blocks(after) != _blocks(page.structure):
+    if _blocks(after) != _expected_blocks(page):
         return "the rewritten page would not keep the same blocks"
     fixed = replace(page, source=updated, structure=after, findings=[])
     left = [f for f in excerpts.run(fixed, project) if f.code in _FIXED_CODES]
     if left:
         return f"line {left[0].line}: {left[0].message} even after rewriting"
     return ""
+
+
+def _expected_blocks(page: Page) -> tuple[object, ...]:
+    """The blocks the page has now, plus the Further reading heading when `--fix`
+    adds that missing section."""
+    fences, headings, comments = _blocks(page.structure)
+    if (
+        excerpts.further_reading_lines(page)
+        and excerpts.further_reading_span(page) is None
+    ):
+        headings = [*headings, (2, "Further reading")]
+    return (fences, headings, comments)
 
 
 def _blocks(structure: Structure) -> tuple[object, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schema.models import LabFrontmatter
+from schema.models import HandbookFrontmatter, LabFrontmatter
 from validators.diagnostics import Finding, Severity, at
 from validators.page import Page
 from validators.project import Project
@@ -36,7 +36,7 @@ RULES = (
     Rule(
         "IL011",
         "lab-sections",
-        "A lab has every required `##` section, once each, in the handbook's order.",
+        "A lab has every required `##` section, once each, in the handbook's order; a handbook page with references has Further reading.",
         Severity.ERROR,
         "Readers, and the checks for claims and further reading, rely on the fixed shape.",
         "## Mental model\n## Concept goal\n",
@@ -56,6 +56,8 @@ RULES = (
 
 def run(page: Page, project: Project) -> Iterator[Finding]:
     model = page.model
+    if isinstance(model, HandbookFrontmatter):
+        yield from _handbook_findings(page, model)
     if not isinstance(model, LabFrontmatter):
         return
     if model.handbook_section not in project.handbook_ids:
@@ -70,6 +72,19 @@ def run(page: Page, project: Project) -> Iterator[Finding]:
         )
     yield from _section_findings(page)
     yield from _number_findings(page, project)
+
+
+def _handbook_findings(page: Page, model: HandbookFrontmatter) -> Iterator[Finding]:
+    slugs = {section.heading.slug for section in page.structure.sections}
+    if model.references and "further-reading" not in slugs:
+        yield at(
+            page.path,
+            page.frontmatter_end + 1,
+            1,
+            "IL011",
+            "section `## Further reading` is missing: its footnotes define the citations",
+            "`infralens check --fix` adds it, generated from the frontmatter references",
+        )
 
 
 def _section_findings(page: Page) -> Iterator[Finding]:
