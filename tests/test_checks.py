@@ -343,3 +343,21 @@ def test_missing_further_reading_is_reported_and_added_by_fix(
     fixed = run_cli("check", "--no-exec", "--fix", cwd=repo)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert page.read_text("utf-8") == original
+
+
+def test_overlapping_regions_are_reported_at_the_source(repo: Path) -> None:
+    starter = repo / STARTER
+    text = starter.read_text("utf-8")
+    text = text.replace("# endregion: select\n", "", 1)
+    # select now closes inside capacity, which opened after it: they overlap.
+    text = text.replace(
+        "# endregion: capacity\n", "# endregion: select\n# endregion: capacity\n", 1
+    )
+    starter.write_text(text, "utf-8")
+    found = codes(repo)
+    assert any(path == STARTER and code == "IL204" for path, _, code in found)
+
+
+def test_checked_date_in_the_future_is_reported(repo: Path) -> None:
+    line = edit(repo / LAB, "checked: 2026-12-03\n", "checked: 2999-01-01\n")
+    assert (LAB, line, "IL305") in codes(repo)

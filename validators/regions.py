@@ -103,9 +103,15 @@ def _apply(
             return f"a second region is named `{name}` (the first starts on line {result.regions[name].start})"
         open_at[name] = number
         return ""
+    innermost = next(reversed(open_at), None)
     start = open_at.pop(name, None)
     if start is not None:
         result.regions[name] = Region(name, start, number)
+        if innermost != name:  # regions may nest, never overlap
+            return (
+                f"region `{name}` ends while `{innermost}` (opened on line "
+                f"{open_at[innermost]}) is still open: regions nest, they do not overlap"
+            )
         return ""
     if name in result.regions:
         return f"`endregion: {name}` ends region `{name}` a second time (it ended on line {result.regions[name].end})"

@@ -150,6 +150,17 @@ def _stale(
 ) -> Iterator[Finding]:
     today = dt.date.today()
     for index, ref in enumerate(model.references):
+        if ref.checked is not None and ref.checked > today:
+            line, column = page.key_position(("references", index, "checked"))
+            yield at(
+                page.path,
+                line,
+                column,
+                "IL305",
+                f"reference `{ref.id}` says it was checked on {ref.checked}, a date in the future",
+                "write the date it was really verified",
+            )
+            continue
         if ref.version_sensitive and (
             ref.checked is None or (today - ref.checked).days > days
         ):
