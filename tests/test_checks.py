@@ -361,3 +361,21 @@ def test_overlapping_regions_are_reported_at_the_source(repo: Path) -> None:
 def test_checked_date_in_the_future_is_reported(repo: Path) -> None:
     line = edit(repo / LAB, "checked: 2026-12-03\n", "checked: 2999-01-01\n")
     assert (LAB, line, "IL305") in codes(repo)
+
+
+def test_dependency_cache_follows_page_edits(repo: Path) -> None:
+    from validators.project import load_project, pages_for
+
+    def selected(changed: str) -> set[str]:
+        project = load_project(repo, Config())
+        return pages_for(project, [changed])
+
+    # Cold and warm runs agree: the handbook page links to the lab.
+    cold, warm = selected(LAB), selected(LAB)
+    assert cold == warm
+    assert HANDBOOK in warm
+    # A new link from the handbook to the starter is seen although the cache was warm.
+    assert HANDBOOK not in selected(STARTER)
+    edit(repo / HANDBOOK, "\n## ", f"\nSee [the starter](../../{STARTER}).\n\n## ")
+    assert HANDBOOK in selected(STARTER)
+    assert list((repo / ".infralens-cache" / "deps").glob("*.json"))

@@ -173,7 +173,7 @@ def _verify(page: Page, updated: SourceText, project: Project) -> str:
     after = structure_of(updated, page.frontmatter_end)
     if _blocks(after) != _expected_blocks(page):
         return "the rewritten page would not keep the same blocks"
-    fixed = replace(page, source=updated, structure=after, findings=[])
+    fixed = replace(page, source=updated, parsed=after, findings=[])
     left = [f for f in excerpts.run(fixed, project) if f.code in _FIXED_CODES]
     if left:
         return f"line {left[0].line}: {left[0].message} even after rewriting"

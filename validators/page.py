@@ -34,8 +34,21 @@ class Page:
     """1-based line of the closing `---`; 0 when the page has no usable frontmatter."""
     yaml: yamlload.YamlDocument = field(default_factory=yamlload.YamlDocument)
     model: Any = None
-    structure: Structure = field(default_factory=Structure)
+    parsed: Structure | None = None
+    """The Markdown structure, once something has asked for it."""
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def structure(self) -> Structure:
+        """Parsed on first use: a run that checks one page parses only the pages it
+        needs; the others are known from their frontmatter and cached dependencies."""
+        if self.parsed is None:
+            self.parsed = (
+                structure_of(self.source, self.frontmatter_end)
+                if self.source is not None
+                else Structure()
+            )
+        return self.parsed
 
     @property
     def stem(self) -> str:
@@ -81,7 +94,6 @@ def load_page(root: Path, relative: str) -> Page:
         return page
     page.source = decoded
     _read_frontmatter(page)
-    page.structure = structure_of(decoded, page.frontmatter_end)
     return page
 
 

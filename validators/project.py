@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ from validators.page import Page, load_page
 from validators.regions import RegionMap, parse_markers
 
 PAGE_FOLDERS = ("content/labs", "content/handbook")
+DEPS_FORMAT = b"infralens-deps-1\n"
 GLOBAL_INPUTS = ("pyproject.toml", "schema/models.py")
 
 
@@ -61,12 +65,24 @@ class Project:
         """Repository files whose change can change this page's findings."""
         found = {page.path}
         found.update(_frontmatter_files(page, self.pages))
-        found.update(
-            fence.attributes["source"]
-            for fence in page.structure.fences
-            if "source" in fence.attributes
-        )
-        found.update(_link_files(page))
+        found.update(self._body_files(page))
+        return found
+
+    def _body_files(self, page: Page) -> set[str]:
+        """Excerpt sources and link targets. They depend on the page's text alone, so
+        they are cached by its hash: a run over one page need not parse the others."""
+        if page.source is None or page.parsed is not None:
+            return _body_files(page)
+        digest = hashlib.sha256(DEPS_FORMAT + page.source.encode()).hexdigest()
+        cached = self.root / ".infralens-cache" / "deps" / f"{digest}.json"
+        with contextlib.suppress(OSError, ValueError):
+            return set(json.loads(cached.read_text("utf-8")))
+        found = _body_files(page)
+        with contextlib.suppress(OSError):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(sorted(found)), "utf-8")
+            temporary.replace(cached)
         return found
 
     @cached_property
@@ -77,6 +93,15 @@ class Project:
             for dependency in self.dependencies(page):
                 graph[dependency].add(page.path)
         return graph
+
+
+def _body_files(page: Page) -> set[str]:
+    found = {
+        fence.attributes["source"]
+        for fence in page.structure.fences
+        if "source" in fence.attributes
+    }
+    return found | _link_files(page)
 
 
 def _frontmatter_files(page: Page, pages: dict[str, Page]) -> set[str]:
