@@ -172,7 +172,9 @@ def test_workflow_gates_pull_requests() -> None:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     """This repository's pipeline, pages and hooks, committed in a new git repository."""
-    return git_repo(copy_repo(tmp_path / "repo", ".pre-commit-config.yaml"))
+    return git_repo(
+        copy_repo(tmp_path / "repo", ".pre-commit-config.yaml", ".gitignore")
+    )
 
 
 @pytest.mark.slow
