@@ -214,15 +214,12 @@ def _invariant_findings(plan: _Planned, report: InvariantReport) -> list[Finding
     found: list[Finding] = []
     for result in report.invariants:
         if result.id not in stated:
-            line, column = page.key_position(("starters", index, "checks"))
+            where = ", ".join(result.tests) or report.checks_path
             found.append(
-                at(
-                    page.path,
-                    line,
-                    column,
-                    "IL504",
+                _unbound_check(
+                    plan,
                     f"checks bind invariant `{result.id}`, which the lab does not state",
-                    f"state it under `invariants:` or fix the id in {', '.join(result.tests) or report.checks_path}",
+                    f"state it under `invariants:` or fix the id in {where}",
                 )
             )
             continue
@@ -232,19 +229,21 @@ def _invariant_findings(plan: _Planned, report: InvariantReport) -> list[Finding
         finding = _status_finding(page.path, line, column, result)
         if finding is not None:
             found.append(finding)
-    for test in report.unbound:
-        line, column = page.key_position(("starters", index, "checks"))
-        found.append(
-            at(
-                page.path,
-                line,
-                column,
-                "IL504",
-                f"check `{test.nodeid}` is bound to no invariant",
-                'mark it with `@pytest.mark.invariant("<id>")`',
-            )
+    found.extend(
+        _unbound_check(
+            plan,
+            f"check `{test.nodeid}` is bound to no invariant",
+            'mark it with `@pytest.mark.invariant("<id>")`',
         )
+        for test in report.unbound
+    )
     return found
+
+
+def _unbound_check(plan: _Planned, message: str, hint: str) -> Finding:
+    """IL504 at the starter's `checks:` key, where the binding is declared."""
+    line, column = plan.page.key_position(("starters", plan.starter_index, "checks"))
+    return at(plan.page.path, line, column, "IL504", message, hint)
 
 
 def _status_finding(
